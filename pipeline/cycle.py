@@ -1,0 +1,275 @@
+"""One pass of the data flow for a set of sources: the only place that calls the stages in order.
+
+``run --once`` and the daemon both come through here. The fetcher runs sources
+concurrently (politeness is enforced per host inside it); each article is processed
+and stored in its own transaction as soon as its page arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import Config, Source
+from pipeline.fetch import Candidate, Fetcher, FetchError, SourceResult, SourceState, backoff_delay
+from pipeline.process import ArticleProcessor
+from pipeline.runtime import Runtime
+from pipeline.store.base import utcnow
+from pipeline.store.models import FetchRow, SourceRow
+from pipeline.store.writer import known_urls, mark_interrupted, start_fetch, sync_sources
+
+log = logging.getLogger(__name__)
+FAILED = ("error", "refused", "blocked_by_robots")
+
+
+def node_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class SourceOutcome:
+    key: str
+    status: str
+    http_status: int | None = None
+    items_seen: int = 0
+    new_articles: int = 0
+    duplicates: int = 0
+    relevant: int = 0
+    failed_articles: int = 0
+    skipped: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class CycleSummary:
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+
+    @property
+    def failed_everything(self) -> bool:
+        return bool(self.outcomes) and all(o.status in FAILED for o in self.outcomes)
+
+    def total(self, attr: str) -> int:
+        return sum(int(getattr(o, attr)) for o in self.outcomes)
+
+    def render(self) -> str:
+        secs = ((self.finished_at or utcnow()) - self.started_at).total_seconds()
+        lines = [f"cycle: {len(self.outcomes)} sources in {secs:.1f}s — {self.total('new_articles')} new articles "
+                 f"({self.total('relevant')} relevant, {self.total('duplicates')} duplicates), "
+                 f"{self.total('failed_articles')} failed pages"]
+        for o in sorted(self.outcomes, key=lambda o: o.key):
+            detail = f"{o.items_seen} items, {o.new_articles} new"
+            if o.duplicates:
+                detail += f", {o.duplicates} duplicates"
+            if o.failed_articles:
+                detail += f", {o.failed_articles} failed"
+            if o.error:
+                detail += f" — {o.error}"
+            lines.append(f"  {o.key:<28} {o.status:<18} {detail}")
+        return "\n".join(lines)
+
+
+class CycleRunner:
+    """Fetches sources and processes their articles; shared by ``run --once`` and the daemon."""
+
+    def __init__(self, config: Config, sessions: sessionmaker[Session], *, node: str | None = None,
+                 processor: ArticleProcessor | None = None) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.node = node or node_name()
+        self.processor = processor or ArticleProcessor(config)
+        self._source_ids: dict[str, int] = {}
+
+    def sync(self) -> dict[str, int]:
+        with self.sessions() as s, s.begin():
+            self._source_ids = sync_sources(s, self.config)
+        return self._source_ids
+
+    def claim(self, sources: Sequence[Source], *, lease_seconds: float, due_only: bool,
+              now: datetime | None = None) -> list[Source]:
+        """Lease the sources this node will fetch; others' unexpired leases are skipped.
+
+        On PostgreSQL the rows are locked with SKIP LOCKED so two nodes never claim one source.
+        """
+        now = now or utcnow()
+        keys = {s.key: s for s in sources}
+        claimed: list[Source] = []
+        with self.sessions() as s, s.begin():
+            q = select(SourceRow).where(
+                SourceRow.key.in_(list(keys)),
+                or_(SourceRow.lease_expires_at.is_(None), SourceRow.lease_expires_at < now,
+                    SourceRow.lease_owner == self.node),
+            )
+            if due_only:
+                q = q.where(or_(SourceRow.next_fetch_at.is_(None), SourceRow.next_fetch_at <= now))
+            if s.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            for row in s.scalars(q.order_by(SourceRow.id)):
+                row.lease_owner = self.node
+                row.lease_expires_at = now + timedelta(seconds=lease_seconds)
+                claimed.append(keys[row.key])
+            if claimed:
+                mark_interrupted(s, [self._source_ids[c.key] for c in claimed if c.key in self._source_ids])
+        return claimed
+
+    def release(self, source: Source) -> None:
+        with self.sessions() as s, s.begin():
+            row = s.scalar(select(SourceRow).where(SourceRow.key == source.key))
+            if row is not None and row.lease_owner == self.node:
+                row.lease_owner = None
+                row.lease_expires_at = None
+
+    async def run_sources(self, fetcher: Fetcher, sources: Sequence[Source]) -> list[SourceOutcome]:
+        return list(await asyncio.gather(*(self.run_source(fetcher, s) for s in sources)))
+
+    async def run_source(self, fetcher: Fetcher, source: Source) -> SourceOutcome:
+        t0 = time.monotonic()
+        source_id = self._source_ids.get(source.key) or self.sync()[source.key]
+        with self.sessions() as s, s.begin():
+            row = s.get(SourceRow, source_id)
+            assert row is not None
+            state = SourceState(etag=row.etag, last_modified=row.last_modified, body_hash=row.body_hash)
+            fetch_id = start_fetch(s, source_id, source.url, self.node)
+        outcome = SourceOutcome(key=source.key, status="error")
+        try:
+            result = await fetcher.fetch_source(source, state)
+            outcome.status, outcome.http_status, outcome.error = result.status, result.http_status, result.error
+            outcome.items_seen = len(result.candidates)
+            if result.status == "ok" and result.candidates:
+                await self._articles(fetcher, source, source_id, result.candidates, outcome)
+        except asyncio.CancelledError:
+            outcome.status, outcome.error = "interrupted", "cancelled (shutdown)"
+            self._finish(source, source_id, fetch_id, None, outcome)
+            raise
+        except Exception as exc:  # a bug or a database failure: record it, keep the other sources going
+            log.exception("source failed", extra={"source": source.key})
+            outcome.status, outcome.error = "error", f"{type(exc).__name__}: {exc}"[:2000]
+            result = None
+        outcome.seconds = time.monotonic() - t0
+        self._finish(source, source_id, fetch_id, result, outcome)
+        log.info("source done", extra={"source": source.key, "status": outcome.status,
+                                       "items": outcome.items_seen, "new": outcome.new_articles,
+                                       "seconds": round(outcome.seconds, 2)})
+        return outcome
+
+    async def _articles(self, fetcher: Fetcher, source: Source, source_id: int, candidates: list[Candidate],
+                        outcome: SourceOutcome) -> None:
+        from pipeline.dedup import canonicalize_url
+
+        by_canon: dict[str, Candidate] = {}
+        for c in candidates:
+            by_canon.setdefault(canonicalize_url(c.url), c)
+        with self.sessions() as s:
+            known = known_urls(s, list(by_canon))
+        todo = [(canon, c) for canon, c in by_canon.items() if canon not in known]
+        outcome.skipped = len(by_canon) - len(todo)
+        tasks = [asyncio.create_task(self._fetch_page(fetcher, c)) for _, c in todo]
+        try:
+            for fut in asyncio.as_completed(tasks):
+                cand, page, err = await fut
+                if err is not None or page is None:
+                    outcome.failed_articles += 1
+                    self._record_article_failure(source_id, cand.url, err)
+                    continue
+                try:
+                    res = self.processor.process(self.sessions, html=page.body, url=page.final_url or cand.url,
+                                                 source_id=source_id, feed_item=cand,
+                                                 body_selector=source.body_selector)
+                except Exception as exc:
+                    log.exception("article failed", extra={"source": source.key, "url": cand.url})
+                    outcome.failed_articles += 1
+                    self._record_article_failure(source_id, cand.url, f"{type(exc).__name__}: {exc}")
+                    continue
+                if res.status in ("stored", "duplicate"):
+                    outcome.new_articles += 1
+                    outcome.duplicates += res.status == "duplicate"
+                    outcome.relevant += bool(res.is_relevant)
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    async def _fetch_page(self, fetcher: Fetcher, cand: Candidate):
+        try:
+            return cand, await fetcher.fetch_page(cand.url), None
+        except FetchError as exc:
+            return cand, None, f"{getattr(exc, 'status', 'error')}: {exc}"
+        except Exception as exc:  # never let one page stop the source
+            return cand, None, f"{type(exc).__name__}: {exc}"
+
+    def _record_article_failure(self, source_id: int, url: str, error: str | None) -> None:
+        status = "error"
+        if error and ":" in error and error.split(":", 1)[0] in ("refused", "blocked_by_robots"):
+            status = error.split(":", 1)[0]
+        with self.sessions() as s, s.begin():
+            s.add(FetchRow(source_id=source_id, target="article", url=url[:4000], started_at=utcnow(),
+                           finished_at=utcnow(), status=status, error=(error or "")[:2000], node=self.node))
+
+    def _finish(self, source: Source, source_id: int, fetch_id: int, result: SourceResult | None,
+                outcome: SourceOutcome) -> None:
+        now = utcnow()
+        with self.sessions() as s, s.begin():
+            f = s.get(FetchRow, fetch_id)
+            if f is not None:
+                f.finished_at = now
+                f.status = outcome.status
+                f.http_status = outcome.http_status
+                f.bytes = result.bytes if result is not None else None
+                f.items_seen = outcome.items_seen
+                f.new_articles = outcome.new_articles
+                f.failed_articles = outcome.failed_articles
+                f.error = outcome.error
+            row = s.get(SourceRow, source_id)
+            if row is None:
+                return
+            row.last_fetch_at = now
+            row.last_status = outcome.status
+            if outcome.status in FAILED or outcome.status == "interrupted":
+                if outcome.status != "interrupted":
+                    row.consecutive_failures = (row.consecutive_failures or 0) + 1
+                row.last_error = outcome.error
+                delay = backoff_delay(row.consecutive_failures, source.interval)
+                row.next_fetch_at = now + timedelta(seconds=max(delay, source.interval))
+            else:
+                row.consecutive_failures = 0
+                row.last_success_at = now
+                row.last_error = None
+                row.next_fetch_at = now + timedelta(seconds=source.interval)
+                if result is not None and result.status == "ok":
+                    row.etag, row.last_modified, row.body_hash = result.etag, result.last_modified, result.body_hash
+            if row.lease_owner == self.node:
+                row.lease_owner = None
+                row.lease_expires_at = None
+
+
+def run_cycle(rt: Runtime, only: Sequence[str] | None = None) -> CycleSummary:
+    """One full cycle over every enabled source (or the named ones), now, regardless of schedule."""
+    return asyncio.run(run_cycle_async(rt, only))
+
+
+async def run_cycle_async(rt: Runtime, only: Sequence[str] | None = None) -> CycleSummary:
+    config = rt.config
+    summary = CycleSummary(started_at=utcnow())
+    sources = [s for s in config.enabled_sources if only is None or s.key in only]
+    runner = CycleRunner(config, rt.sessions)
+    runner.sync()
+    lease = max(600.0, config.settings.total_timeout * 4)
+    claimed = runner.claim(sources, lease_seconds=lease, due_only=False)
+    skipped = {s.key for s in sources} - {s.key for s in claimed}
+    for key in sorted(skipped):
+        summary.outcomes.append(SourceOutcome(key=key, status="leased_elsewhere"))
+    async with Fetcher(config.settings) as fetcher:
+        summary.outcomes.extend(await runner.run_sources(fetcher, claimed))
+    summary.finished_at = utcnow()
+    return summary
+

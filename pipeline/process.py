@@ -1,0 +1,147 @@
+"""One article through extract → enrich → dedup → stories → store, in one transaction.
+
+A crash between articles loses nothing; a crash inside one loses only that article,
+and a rerun stores it once (canonical URLs are unique).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import Config
+from pipeline.dedup import Deduplicator, canonicalize_url, fingerprint
+from pipeline.enrich import Enricher, load_gazetteer, load_topic
+from pipeline.extract import ExtractedArticle, extract_article
+from pipeline.store.models import ArticleRow
+from pipeline.store.writer import EntityCache, save_dates, save_entities
+from pipeline.stories import StoryTracker
+
+log = logging.getLogger(__name__)
+MAX_STORED_TEXT = 2_000_000  # characters; a 10 MB "article" is stored cut, and says so in the log
+
+
+@dataclass(frozen=True)
+class ArticleOutcome:
+    """What happened to one candidate page."""
+
+    status: str  # stored | duplicate | known | no_article
+    article_id: int | None = None
+    duplicate_of: int | None = None
+    event_id: int | None = None
+    is_relevant: bool = False
+    canonical_url: str | None = None
+
+
+class ArticleProcessor:
+    """Holds the per-profile machinery (gazetteer automaton, topic, trackers), built once."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.enricher = Enricher(load_gazetteer(config.resolve(config.settings.entities_file)),
+                                 load_topic(dict(config.topic), config.base_dir) if config.topic is not None
+                                 else None)
+        self.dedup = Deduplicator()
+        self.tracker = StoryTracker(story_dormant_after=config.settings.story_dormant_after)
+        self.entities = EntityCache()
+
+    def process(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        html: str | bytes,
+        url: str,
+        source_id: int | None,
+        feed_item: Any | None = None,
+        body_selector: str | None = None,
+        now: datetime | None = None,
+    ) -> ArticleOutcome:
+        extracted = extract_article(html, url, feed_item=feed_item, body_selector=body_selector)
+        return self.store(sessions, extracted, url=url, source_id=source_id, feed_item=feed_item, now=now)
+
+    def store(
+        self,
+        sessions: sessionmaker[Session],
+        ex: ExtractedArticle,
+        *,
+        url: str,
+        source_id: int | None,
+        feed_item: Any | None = None,
+        now: datetime | None = None,
+    ) -> ArticleOutcome:
+        now = now or datetime.now(UTC)
+        if not ex.is_article or not (ex.text or "").strip():
+            return ArticleOutcome("no_article")
+        canonical = canonicalize_url(url, canonical_hint=ex.canonical_url)
+        title = ex.title or getattr(feed_item, "title", None)
+        text = ex.text if len(ex.text) <= MAX_STORED_TEXT else ex.text[:MAX_STORED_TEXT]
+        published = ex.published_at or getattr(feed_item, "published_at", None)
+        method = ex.published_at_method if ex.published_at else ("feed" if published else None)
+        enrichment = self.enricher.enrich(title, text, published, ex.language)
+        fp = fingerprint(title, text)
+        try:
+            with sessions() as session, session.begin():
+                outcome = self._write(session, ex, fp, enrichment, canonical=canonical, url=url, title=title,
+                                      text=text, published=published, method=method, source_id=source_id,
+                                      feed_item=feed_item, now=now)
+        except IntegrityError:
+            # another node (or an earlier, interrupted run) stored this canonical URL first
+            self.entities.forget()
+            return ArticleOutcome("known", canonical_url=canonical)
+        except Exception:
+            self.entities.forget()
+            raise
+        return outcome
+
+    def _write(self, session: Session, ex: ExtractedArticle, fp: Any, enrichment: Any, *, canonical: str,
+               url: str, title: str | None, text: str, published: datetime | None, method: str | None,
+               source_id: int | None, feed_item: Any | None, now: datetime) -> ArticleOutcome:
+        row = ArticleRow(
+            url=url[:4000],
+            canonical_url=canonical[:2048],
+            guid=(getattr(feed_item, "guid", None) or None),
+            source_id=source_id,
+            title=title,
+            text=text,
+            description=ex.description,
+            authors=list(ex.authors or []) or None,
+            site_name=ex.site_name,
+            published_at=published,
+            published_at_method=method,
+            modified_at=ex.modified_at,
+            first_seen_at=now,
+            language=ex.language,
+            word_count=len(text.split()),
+            relevance=enrichment.relevance,
+            is_relevant=bool(enrichment.is_relevant),
+            content_hash=getattr(fp, "content_hash", None) or hashlib.sha256(text.encode()).hexdigest(),
+            simhash=getattr(fp, "simhash", None),
+        )
+        if row.guid and len(row.guid) > 2048:
+            row.guid = row.guid[:2048]
+        session.add(row)
+        session.flush()
+        save_entities(session, row.id, enrichment.entities, self.entities, now)
+        save_dates(session, row.id, enrichment.dates)
+        first = self.dedup.find_duplicate(session, fp, exclude_id=row.id)
+        if first is not None:
+            row.duplicate_of = first
+            first_row = session.get(ArticleRow, first)
+            if first_row is not None:
+                first_row.duplicate_count = (first_row.duplicate_count or 0) + 1
+            self.dedup.index(session, row, fp)
+            return ArticleOutcome("duplicate", row.id, duplicate_of=first, is_relevant=row.is_relevant,
+                                  canonical_url=canonical)
+        self.dedup.index(session, row, fp)
+        event_id = None
+        if row.is_relevant:
+            event = self.tracker.place(session, row, enrichment.entities, enrichment.dates, now=now)
+            event_id = event.id if event is not None else None
+        return ArticleOutcome("stored", row.id, event_id=event_id, is_relevant=row.is_relevant,
+                              canonical_url=canonical)

@@ -1,0 +1,76 @@
+"""What a command needs at run time: the config and an open, migrated database."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import Config
+from pipeline.errors import DatabaseUnavailable
+from pipeline.store import check_connection, describe, make_engine, session_factory
+from pipeline.store.migrate import current_revision, head_revision, upgrade
+
+log = logging.getLogger(__name__)
+_PG_MIGRATION_LOCK = 0x62616E77  # "banw": one node migrates at a time
+
+
+@dataclass
+class Runtime:
+    config: Config
+    db_url: str
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.db_url)
+        return self._engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    def open_db(self, *, auto_upgrade: bool) -> Engine:
+        """Connect, and bring the schema to head when allowed; else insist that it is there."""
+        engine = self.engine
+        check_connection(engine)
+        head = head_revision(engine)
+        current = current_revision(engine)
+        if current == head:
+            return engine
+        if auto_upgrade and (engine.dialect.name == "sqlite" or not _has_tables(engine)):
+            log.info("migrating database", extra={"db": describe(engine.url), "to": head})
+            _locked_upgrade(engine)
+            return engine
+        raise DatabaseUnavailable(
+            f"the database at {describe(engine.url)} is at schema revision {current or 'none'}, "
+            f"not {head}: run `banwatch db upgrade`"
+        )
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def _has_tables(engine: Engine) -> bool:
+    return bool(inspect(engine).get_table_names())
+
+
+def _locked_upgrade(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        upgrade(engine)
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        conn.commit()
+        try:
+            if current_revision(engine) != head_revision(engine):
+                upgrade(engine)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            conn.commit()

@@ -1,0 +1,133 @@
+"""Writes that must be idempotent across retries and across daemons sharing one database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from pipeline.config import Config
+from pipeline.store.base import utcnow
+from pipeline.store.models import ArticleDateRow, ArticleEntityRow, ArticleRow, EntityRow, FetchRow, SourceRow
+
+
+def insert_ignore(session: Session, model: Any, values: dict[str, Any] | list[dict[str, Any]],
+                  conflict: Iterable[str]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on either backend."""
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
+    session.execute(ins.values(values).on_conflict_do_nothing(index_elements=list(conflict)))
+
+
+def sync_sources(session: Session, config: Config) -> dict[str, int]:
+    """Make the sources table match the config (rows of removed sources stay, disabled)."""
+    now = utcnow()
+    rows = {r.key: r for r in session.scalars(select(SourceRow))}
+    configured = {s.key for s in config.sources}
+    for s in config.sources:
+        row = rows.get(s.key)
+        if row is None:
+            insert_ignore(session, SourceRow, {
+                "key": s.key, "name": s.name, "kind": s.kind, "url": s.url, "enabled": s.enabled,
+                "interval_seconds": s.interval, "consecutive_failures": 0, "created_at": now, "updated_at": now,
+            }, ["key"])
+            continue
+        changed = (row.name, row.kind, row.url, row.enabled, row.interval_seconds) != (
+            s.name, s.kind, s.url, s.enabled, s.interval)
+        if row.url != s.url or row.kind != s.kind:  # validators of another URL mean nothing
+            row.etag = row.last_modified = row.body_hash = None
+        if changed:
+            row.name, row.kind, row.url, row.enabled, row.interval_seconds = (
+                s.name, s.kind, s.url, s.enabled, s.interval)
+    for key, row in rows.items():
+        if key not in configured and row.enabled:
+            row.enabled = False
+    session.flush()
+    return {r.key: r.id for r in session.scalars(select(SourceRow))}
+
+
+def article_known(session: Session, canonical_url: str) -> bool:
+    return session.scalar(select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url)) is not None
+
+
+def known_urls(session: Session, canonical_urls: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(canonical_urls), 500):
+        chunk = canonical_urls[i:i + 500]
+        found.update(session.scalars(select(ArticleRow.canonical_url).where(ArticleRow.canonical_url.in_(chunk))))
+    return found
+
+
+class EntityCache:
+    """Entity key -> id, filled lazily; entity rows are never deleted, so the cache stays true."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def id_for(self, session: Session, hit: Any, now: datetime) -> int:
+        cached = self._ids.get(hit.key)
+        if cached is not None:
+            return cached
+        ident = session.scalar(select(EntityRow.id).where(EntityRow.key == hit.key))
+        if ident is None:
+            parent_id = None
+            if getattr(hit, "parent_key", None):
+                parent_id = session.scalar(select(EntityRow.id).where(EntityRow.key == hit.parent_key))
+            insert_ignore(session, EntityRow, {
+                "key": hit.key, "name": hit.name, "type": hit.type, "country": hit.country,
+                "origin": hit.origin, "parent_id": parent_id, "first_seen_at": now,
+            }, ["key"])
+            ident = session.scalar(select(EntityRow.id).where(EntityRow.key == hit.key))
+        assert ident is not None
+        self._ids[hit.key] = ident
+        return ident
+
+    def forget(self) -> None:
+        """Drop the cache after a rollback: ids inserted in the failed transaction are gone."""
+        self._ids.clear()
+
+
+def save_entities(session: Session, article_id: int, hits: Iterable[Any], cache: EntityCache, now: datetime
+                  ) -> None:
+    merged: dict[int, int] = {}
+    for hit in hits:
+        eid = cache.id_for(session, hit, now)
+        merged[eid] = merged.get(eid, 0) + max(1, int(hit.mentions))
+    if merged:
+        session.add_all(ArticleEntityRow(article_id=article_id, entity_id=e, mentions=m) for e, m in merged.items())
+
+
+def save_dates(session: Session, article_id: int, dates: Iterable[Any]) -> None:
+    seen: set[tuple[Any, str]] = set()
+    for d in dates:
+        if (d.date, d.role) in seen:
+            continue
+        seen.add((d.date, d.role))
+        session.add(ArticleDateRow(article_id=article_id, date=d.date, precision=d.precision, role=d.role,
+                                   snippet=(d.snippet or "")[:1000] or None))
+
+
+def start_fetch(session: Session, source_id: int, url: str | None, node: str | None, *, target: str = "source"
+                ) -> int:
+    row = FetchRow(source_id=source_id, url=url, started_at=utcnow(), status="running", node=node, target=target)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def mark_interrupted(session: Session, source_ids: Iterable[int]) -> int:
+    """Fetches left 'running' by a process that died are recorded as interrupted."""
+    ids = list(source_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        update(FetchRow)
+        .where(FetchRow.source_id.in_(ids), FetchRow.status == "running")
+        .values(status="interrupted", finished_at=utcnow(), error="the process stopped before this fetch ended")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
