@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import pipeline.store  # noqa: F401  (registers every model on the metadata)
+from pipeline.search import include_object
 from pipeline.store.base import Base
 
 config = context.config
@@ -23,6 +24,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,  # the FTS objects of revision 0002 are not models
         )
         with context.begin_transaction():
             context.run_migrations()

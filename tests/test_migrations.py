@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 
 from pipeline.config import Config
 from pipeline.runtime import Runtime
+from pipeline.search import include_object
 from pipeline.store import Base, make_engine, upgrade
 from pipeline.store.migrate import current_revision, head_revision
 from pipeline.store.models import ArticleRow
@@ -29,7 +30,7 @@ def test_models_and_migrations_agree(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     upgrade(engine)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         diff = compare_metadata(ctx, Base.metadata)
     engine.dispose()
     assert diff == []

@@ -1,0 +1,463 @@
+"""A generated local news web: many sites, feeds and article pages, for benchmarks and the soak test.
+
+Page *structure* comes from templates: real news pages (the news-pages dataset folder, read at
+run time and never stored in the repository) whose headline, article paragraphs, dates and
+structured data are cut out and replaced by placeholders; without the dataset a few built-in
+synthetic layouts are used. Article *text* is generated: developments (a ban, a deadline, a
+ruling …) reported by several sites in different words, syndicated copies of the same wire text,
+and unrelated news, with entity names taken from the project's gazetteer.
+
+Everything is a pure function of (seed, article number), so the server can generate any page on
+demand and a process that knows the seed knows what was published. Sites are host names
+``s<N>.newsweb.test``; point the Fetcher's resolver at 127.0.0.1 (``resolve``).
+
+    web = NewsWeb(NewsWebSpec(sites=20, articles=2000), templates=TemplateBank.load(folder))
+    with serve(web) as port: ...                      # threads, in this process
+    with serve_in_process(spec, folder) as port: ...  # a separate process (benchmarks)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import threading
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from functools import lru_cache
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BODY_MARK, TITLE_MARK, HEAD_MARK = "\x01BODY\x01", "\x01TITLE\x01", "\x01HEAD\x01"
+DOMAIN = "newsweb.test"
+
+# ------------------------------------------------------------------------------------------ templates
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    html: str  # with BODY_MARK, TITLE_MARK (zero or more) and HEAD_MARK (once, inside <head>)
+
+    def render(self, title: str, paragraphs: list[str], head: str) -> str:
+        body = "".join(f"<p>{escape(p)}</p>\n" for p in paragraphs)
+        return self.html.replace(HEAD_MARK, head).replace(TITLE_MARK, escape(title)).replace(BODY_MARK, body)
+
+
+_BUILTIN = [
+    ("plain", "<!doctype html><html lang=en><head><meta charset=utf-8><title>\x01TITLE\x01 | Daily Wire</title>"
+     "\x01HEAD\x01</head><body><header><nav><a href='/'>Home</a> <a href='/world'>World</a> <a href='/tech'>"
+     "Tech</a></nav></header><main><article><h1>\x01TITLE\x01</h1><div class=byline>By Staff</div>"
+     "\x01BODY\x01</article><aside><h3>Most read</h3><ul><li><a href='/x'>Markets close higher</a></li>"
+     "<li><a href='/y'>Weather: rain all week</a></li></ul></aside></main><footer>© Daily Wire · "
+     "<a href='/privacy'>Privacy</a></footer></body></html>"),
+    ("divs", "<!DOCTYPE html><html lang=en-GB><head><title>\x01TITLE\x01</title><link rel=stylesheet "
+     "href=/s.css>\x01HEAD\x01</head><body><div id=top><div class=menu>Sections: UK · World · Business · "
+     "Technology · Science</div></div><div class=wrap><div class=story><h1 class=headline>\x01TITLE\x01</h1>"
+     "<div class=story-body>\x01BODY\x01</div><div class=share>Share this article</div></div><div class=rail>"
+     "<div class=promo>Subscribe for unlimited access to all our journalism.</div></div></div>"
+     "<div class=cookie>We use cookies to improve your experience.</div></body></html>"),
+    ("heavy", "<!doctype html><html><head><meta name=viewport content='width=device-width'><title>\x01TITLE\x01"
+     "</title>\x01HEAD\x01<script>window.dataLayer=[];" + "var a=1;" * 400 + "</script></head><body>"
+     + "<div class=ad>Advertisement</div>" * 5 + "<section><h1>\x01TITLE\x01</h1><div class=content>\x01BODY\x01"
+     "</div></section>" + "".join(f"<div class=teaser><a href='/t{i}'>Related story number {i} about "
+                                  f"something else</a></div>" for i in range(40))
+     + "<footer>Copyright. All rights reserved.</footer></body></html>"),
+]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def template_from_page(html: str, label: dict) -> Template | None:
+    """Cut a real page into a template: the labelled paragraphs become BODY_MARK, the headline TITLE_MARK.
+
+    Structured data, dates and titles in <head> are removed (the generated article brings its own).
+    Returns None when too little of the labelled body is found as <p> elements.
+    """
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    wanted = {_norm(p) for p in (label.get("body") or "").split("\n\n") if len(_norm(p)) > 40}
+    hits = [n for n in tree.css("p") if _norm(n.text()) in wanted]
+    if len(hits) < 2:
+        return None
+    for node in tree.css("script[type*='ld+json'], time, meta[property], meta[name], meta[itemprop], "
+                         "title, link[rel=canonical], link[rel=amphtml]"):
+        node.decompose()
+    hits[0].replace_with("\x01BODYNODE\x01")
+    for n in hits[1:]:
+        n.decompose()
+    title = _norm(label.get("title") or "")
+    for h in tree.css("h1"):
+        if title and _norm(h.text()) == title:
+            h.replace_with("\x01H1NODE\x01")
+    head = tree.head
+    if head is None:
+        return None
+    head.insert_child("\x01HEADNODE\x01")
+    out = tree.html or ""
+    if "\x01HEADNODE\x01" not in out:
+        return None
+    out = (out.replace("\x01BODYNODE\x01", BODY_MARK).replace("\x01HEADNODE\x01", "<title>" + TITLE_MARK
+                                                                  + "</title>" + HEAD_MARK)
+           .replace("\x01H1NODE\x01", "<h1>" + TITLE_MARK + "</h1>"))
+    return Template(label.get("publisher") or label["file"], out)
+
+
+@dataclass
+class TemplateBank:
+    templates: list[Template]
+    source: str
+
+    @classmethod
+    def builtin(cls) -> TemplateBank:
+        return cls([Template(n, h) for n, h in _BUILTIN], "builtin")
+
+    @classmethod
+    def load(cls, folder: str | Path | None, limit: int | None = None) -> TemplateBank:
+        """Templates from the news-pages dataset folder (labels.jsonl + gzipped pages); built-in without it."""
+        if not folder or not (Path(folder) / "labels.jsonl").is_file():
+            return cls.builtin()
+        root = Path(folder)
+        out: list[Template] = []
+        for line in (root / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            label = json.loads(line)
+            raw = (root / label["file"]).read_bytes()
+            if label["file"].endswith(".gz"):
+                raw = gzip.decompress(raw)
+            try:
+                t = template_from_page(raw.decode("utf-8", "replace"), label)
+            except Exception:  # noqa: BLE001 - a page that does not cut cleanly is just skipped
+                t = None
+            if t is not None:
+                out.append(t)
+            if limit and len(out) >= limit:
+                break
+        return cls(out or cls.builtin().templates, f"{root} ({len(out)} pages)")
+
+
+# ------------------------------------------------------------------------------------------ text
+
+_WORDS = ("analysts investors market quarter growth officials company network customers service report "
+          "statement data security industry government year month week plan review decision country region "
+          "spokesperson systems equipment operators suppliers contracts providers devices software hardware "
+          "infrastructure telecom carriers chips semiconductors exports imports trade rules policy agency "
+          "minister parliament committee hearing court judge appeal lawyers documents filing deadline "
+          "vendors schools hospitals cities councils budget costs prices revenue profit shares investors "
+          "consumers users app platform cloud storage cameras drones vehicles batteries solar panels routers "
+          "modems towers cables satellites ports cranes scanners").split()
+_FILLER = [
+    "The {w1} said the {w2} would be reviewed again next {w3}.",
+    "Several {w1} told reporters that {n} {w2} had already been affected.",
+    "According to a {w1} seen by this newspaper, the {w2} could cost about {n} million dollars.",
+    "A {w1} for the {w2} declined to comment on the {w3} on {day}.",
+    "Local {w1} have asked for more time to replace the {w2} and {w3}.",
+    "Critics argued that the {w1} lacked detail about {w2} and {w3}.",
+    "The {w1} has {n} {w2} in the region and employs about {n2} people.",
+]
+_ACTIONS = [
+    ("banned", "ban", "{actor} banned {company} {thing} from {scope}, citing national security risks."),
+    ("restricted", "restriction", "{actor} restricted the use of {company} {thing} in {scope} over security "
+                                  "concerns."),
+    ("added", "entity list", "{actor} added {company} to the entity list, barring exports of {thing} to it."),
+    ("ordered", "divest", "{actor} ordered {company} to divest its {thing} business or face a ban in {scope}."),
+    ("upheld", "court ruling", "A court upheld the ban on {company} {thing} in {scope}, rejecting the "
+                               "company's challenge."),
+]
+_THINGS = ["equipment", "software", "devices", "cameras", "drones", "apps", "routers", "modules", "services"]
+_SCOPES = ["government networks", "federal agencies", "the country's 5G networks", "public schools",
+           "state devices", "critical infrastructure", "the domestic market"]
+_OTHER = ["The city council approved a new budget for parks and libraries on {day}.",
+          "The football club confirmed the signing of a new striker for {n} million euros.",
+          "Heavy rain is expected across the region until the end of the {w1}.",
+          "The museum opens a new exhibition of {w1} from the {n2}s next month.",
+          "Shares of the retailer rose {n} percent after strong holiday {w1}."]
+
+
+@lru_cache(maxsize=1)
+def gazetteer_names() -> dict[str, list[str]]:
+    """Names by role from the shipped gazetteer: subject companies/products, actors, laws."""
+    data = tomllib.loads((REPO / "pipeline" / "data" / "gazetteer.toml").read_text(encoding="utf-8"))
+    out: dict[str, list[str]] = {"company": [], "actor": [], "law": []}
+    for e in data.get("entity", []):
+        if e.get("type") in ("company", "product") and e.get("country") in ("CN", "RU", "IR", "KP", "HK"):
+            out["company"].append(e["name"])
+        elif e.get("type") == "government_body" and e.get("country") in ("US", "GB", "EU", "AU", "CA", "DE"):
+            out["actor"].append(e["name"])
+        elif e.get("type") == "law_or_rule":
+            out["law"].append(e["name"])
+    for k, fallback in (("company", "Huawei"), ("actor", "the Commerce Department"), ("law", "the rule")):
+        out[k] = out[k] or [fallback]
+    return out
+
+
+def _fmt_day(d: datetime) -> str:
+    return f"{d:%B} {d.day}, {d.year}"
+
+
+@dataclass(frozen=True)
+class Article:
+    number: int
+    site: int
+    path: str
+    title: str
+    paragraphs: list[str]
+    published: datetime
+    kind: str  # development | copy | other
+    development: int | None = None
+
+
+@dataclass(frozen=True)
+class NewsWebSpec:
+    """What the web holds: ``articles`` articles over ``sites`` sites, published ``interval`` apart."""
+
+    sites: int = 10
+    articles: int = 1000
+    seed: int = 1
+    start: datetime = datetime(2024, 3, 1, 6, tzinfo=UTC)
+    interval: timedelta = timedelta(minutes=3)
+    per_development: int = 3  # articles per development (different sites, different words)
+    copy_share: float = 0.1  # syndicated copies of an earlier article
+    other_share: float = 0.4  # unrelated news
+    feed_items: int = 100  # newest items in each site's feed
+    paragraphs: tuple[int, int] = (5, 12)
+
+
+class ArticleGen:
+    """Article ``n`` of the web, a pure function of the spec."""
+
+    def __init__(self, spec: NewsWebSpec) -> None:
+        self.spec = spec
+        self.names = gazetteer_names()
+
+    def _rng(self, *key: object) -> random.Random:
+        return random.Random(f"{self.spec.seed}:" + ":".join(map(str, key)))
+
+    def _fill(self, rng: random.Random, tpl: str, day: datetime) -> str:
+        w = rng.sample(_WORDS, 3)
+        return tpl.format(w1=w[0], w2=w[1], w3=w[2], n=rng.randint(2, 90), n2=rng.randint(100, 9000),
+                          day=f"{day:%A}")
+
+    def kind_of(self, n: int) -> str:
+        r = self._rng("kind", n).random()
+        if r < self.spec.copy_share and n > 10:
+            return "copy"
+        if r < self.spec.copy_share + self.spec.other_share:
+            return "other"
+        return "development"
+
+    def article(self, n: int) -> Article:
+        spec = self.spec
+        rng = self._rng("article", n)
+        published = spec.start + spec.interval * n
+        site = rng.randrange(spec.sites)
+        kind = self.kind_of(n)
+        if kind == "copy":
+            orig = self.article(max(0, n - 1 - rng.randrange(min(n, 20))))
+            paras = list(orig.paragraphs)
+            if len(paras) > 3 and rng.random() < 0.5:
+                paras.pop()  # a copy cut short
+            title = orig.title if rng.random() < 0.5 else f"{orig.title} (wire)"
+            return Article(n, site, self._path(site, n, published), title, paras, published, "copy",
+                           orig.development)
+        n_par = rng.randint(*spec.paragraphs)
+        if kind == "other":
+            paras = [" ".join(self._fill(rng, rng.choice(_OTHER + _FILLER), published) for _ in range(4))
+                     for _ in range(n_par)]
+            title = self._fill(rng, rng.choice(_OTHER), published).rstrip(".")[:90]
+            return Article(n, site, self._path(site, n, published), title, paras, published, "other")
+        dev = n // max(1, spec.per_development)
+        drng = self._rng("development", dev)
+        company = drng.choice(self.names["company"])
+        actor = drng.choice(self.names["actor"])
+        verb, noun, lede = drng.choice(_ACTIONS)
+        thing, scope = drng.choice(_THINGS), drng.choice(_SCOPES)
+        effective = published + timedelta(days=drng.randint(10, 200))
+        deadline = effective + timedelta(days=drng.randint(30, 300))
+        facts = [
+            lede.format(actor=actor, company=company, thing=thing, scope=scope),
+            f"The measure takes effect on {_fmt_day(effective)}, and operators must remove the {thing} by "
+            f"{_fmt_day(deadline)}.",
+            f"{company} said it would challenge the decision and denied that its {thing} pose a security risk.",
+            f"The {noun} follows months of review by {actor} and lawmakers who warned about foreign adversary "
+            f"access to {scope}.",
+        ]
+        rng.shuffle(facts)
+        paras = []
+        for i in range(n_par):
+            sents = [self._fill(rng, rng.choice(_FILLER), published) for _ in range(rng.randint(2, 4))]
+            if i < len(facts):
+                sents.insert(rng.randrange(len(sents) + 1), facts[i])
+            paras.append(" ".join(sents))
+        title = rng.choice([f"{actor} {verb} {company} {thing}", f"{company} {thing} {verb} by {actor}",
+                            f"{company} faces {noun} over national security fears"])
+        title = title[0].upper() + title[1:]
+        return Article(n, site, self._path(site, n, published), title, paras, published, "development", dev)
+
+    @staticmethod
+    def _path(site: int, n: int, when: datetime) -> str:
+        return f"/{when:%Y/%m/%d}/story-{n}.html"
+
+
+# ------------------------------------------------------------------------------------------ the web
+
+
+@dataclass
+class NewsWeb:
+    """Serves feeds and pages of the spec; ``published`` (articles visible so far) can grow over time."""
+
+    spec: NewsWebSpec
+    templates: TemplateBank = field(default_factory=TemplateBank.builtin)
+    published: int | None = None  # None: all spec.articles
+
+    def __post_init__(self) -> None:
+        self.gen = ArticleGen(self.spec)
+        self._site_articles: dict[int, list[int]] = {}
+        self._known = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def host(site: int) -> str:
+        return f"s{site}.{DOMAIN}"
+
+    def visible(self) -> int:
+        return self.spec.articles if self.published is None else min(self.published, self.spec.articles)
+
+    def _index(self, upto: int) -> None:
+        with self._lock:
+            for n in range(self._known, upto):
+                self._site_articles.setdefault(self.gen.article(n).site, []).append(n)
+            self._known = max(self._known, upto)
+
+    def site_articles(self, site: int) -> list[int]:
+        self._index(self.visible())
+        limit = self.visible()
+        return [n for n in self._site_articles.get(site, []) if n < limit]
+
+    def feed(self, site: int, port: int) -> str:
+        base = f"http://{self.host(site)}:{port}"
+        items = []
+        for n in reversed(self.site_articles(site)[-self.spec.feed_items:]):
+            a = self.gen.article(n)
+            items.append(f"<item><title>{escape(a.title)}</title><link>{base}{a.path}</link>"
+                         f"<guid isPermaLink='false'>art-{n}</guid><pubDate>{format_datetime(a.published)}"
+                         f"</pubDate></item>")
+        return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Site {site}</title>"
+                f"<link>{base}/</link><description>generated</description>{''.join(items)}</channel></rss>")
+
+    def page(self, n: int, port: int) -> str:
+        a = self.gen.article(n)
+        tpl = self.templates.templates[(n * 7919 + a.site) % len(self.templates.templates)]
+        iso = a.published.isoformat()
+        url = f"http://{self.host(a.site)}:{port}{a.path}"
+        ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
+                         "datePublished": iso, "mainEntityOfPage": url})
+        head = (f'<meta property="og:type" content="article"><meta property="og:title" content="{escape(a.title)}">'
+                f'<meta property="article:published_time" content="{iso}"><link rel="canonical" href="{url}">'
+                f'<script type="application/ld+json">{ld}</script>')
+        return tpl.render(a.title, a.paragraphs, head)
+
+    def respond(self, host: str, path: str, port: int) -> tuple[int, str, str]:
+        m = re.fullmatch(rf"s(\d+)\.{re.escape(DOMAIN)}", host)
+        if m is None:
+            return 404, "text/plain", "unknown host"
+        site = int(m.group(1))
+        if path == "/feed.xml":
+            return 200, "application/rss+xml", self.feed(site, port)
+        if path == "/robots.txt":
+            return 200, "text/plain", "User-agent: *\nAllow: /\n"
+        pm = re.fullmatch(r"/\d{4}/\d\d/\d\d/story-(\d+)\.html", path)
+        if pm and int(pm.group(1)) < self.visible() and self.gen.article(int(pm.group(1))).site == site:
+            return 200, "text/html; charset=utf-8", self.page(int(pm.group(1)), port)
+        return 404, "text/plain", "not found"
+
+
+def _handler(web: NewsWeb) -> type[BaseHTTPRequestHandler]:
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+            status, ctype, body = web.respond(host, self.path.split("?", 1)[0], self.server.server_address[1])
+            data = body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return H
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve(web: NewsWeb) -> Iterator[int]:
+    """Serve ``web`` from threads of this process on 127.0.0.1; yields the port."""
+    server = _Server(("127.0.0.1", 0), _handler(web))
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _child(spec: NewsWebSpec, folder: str | None, cpus: set[int] | None, port_q: mp.Queue) -> None:
+    if cpus:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)
+    web = NewsWeb(spec, TemplateBank.load(folder))
+    web.site_articles(0)  # index every article before the clock starts
+    server = _Server(("127.0.0.1", 0), _handler(web))
+    port_q.put((server.server_address[1], web.templates.source, len(web.templates.templates)))
+    server.serve_forever(poll_interval=0.1)
+
+
+@contextlib.contextmanager
+def serve_in_process(spec: NewsWebSpec, folder: str | None, cpus: set[int] | None = None
+                     ) -> Iterator[tuple[int, str]]:
+    """Serve the web from a separate process (optionally pinned to ``cpus``); yields (port, template info)."""
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(spec, folder, cpus, q), daemon=True)
+    proc.start()
+    try:
+        port, source, count = q.get(timeout=300)
+        yield port, f"{source}, {count} templates"
+    finally:
+        proc.terminate()
+        proc.join(5)
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Resolver for the Fetcher: every site of the news web is on 127.0.0.1."""
+    return ["127.0.0.1"]
+
+
+def sources_toml(sites: int, port: int, *, interval: str = "30m", max_articles: int = 100) -> str:
+    return "".join(f'\n[[source]]\nkey = "site-{i}"\nkind = "feed"\nurl = "http://{NewsWeb.host(i)}:{port}/feed.xml"\n'
+                   f'interval = "{interval}"\nmax_articles = {max_articles}\n' for i in range(sites))

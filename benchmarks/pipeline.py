@@ -1,0 +1,237 @@
+"""End-to-end throughput: a generated news web served locally, one pipeline process on one core.
+
+The web (benchmarks/newsweb.py) runs in a separate process on the other cores; the pipeline
+process is pinned to one core and runs the real cycle (CycleRunner + Fetcher: feeds, article
+pages, extract, enrich, dedup, stories, store). Figures:
+
+* articles/s end to end for one cycle over ``--articles`` new articles, per backend;
+* how the per-article cost changes as the database grows: the database is pre-populated through
+  the pipeline's own store path (enrich, dedup, stories, store: ArticleProcessor.store on
+  generated articles, no HTTP) up to each size in ``--sizes``, and a cycle over fresh articles
+  is measured at each size.
+
+    python benchmarks/pipeline.py                                  # sqlite + postgresql, 2000 articles, 0/10k
+    python benchmarks/pipeline.py --db sqlite --sizes 0,10000,50000,100000   # the large run
+    python benchmarks/pipeline.py --db sqlite --profile out.html   # pyinstrument profile of one cycle
+
+Bar (DESIGN.md): >= 100 articles/s on one core with SQLite; per-article cost flat as the DB grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from benchmarks.newsweb import (  # noqa: E402
+    ArticleGen,
+    NewsWebSpec,
+    resolve,
+    serve_in_process,
+    sources_toml,
+)
+from pipeline.config import load_config  # noqa: E402
+from pipeline.cycle import CycleRunner  # noqa: E402
+from pipeline.extract import ExtractedArticle  # noqa: E402
+from pipeline.fetch import Fetcher  # noqa: E402
+from pipeline.process import ArticleProcessor  # noqa: E402
+from pipeline.runtime import Runtime  # noqa: E402
+from pipeline.store.models import ArticleRow  # noqa: E402
+
+DATASET = "/work/shared/datasets/news-pages"
+PG_ADMIN = os.environ.get("BANWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SETTINGS = """
+[settings]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 8
+max_retries = 0
+max_articles_per_source = 10000
+
+[topic]
+name = "Foreign-adversary technology bans"
+vocabulary = "foreign-adversary-tech-bans"
+threshold = 0.5
+"""
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextlib.contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(PG_ADMIN)
+    name = f"banwatch_bench_{uuid.uuid4().hex[:8]}"
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def db_size_mb(rt: Runtime) -> float:
+    if rt.engine.dialect.name == "sqlite":
+        path = Path(rt.engine.url.database or "")
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+    with rt.engine.connect() as conn:
+        return float(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0) / 1e6
+
+
+def count_articles(rt: Runtime) -> int:
+    with rt.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(ArticleRow)) or 0)
+
+
+def prepopulate(rt: Runtime, processor: ArticleProcessor, spec: NewsWebSpec, upto: int, start: int,
+                report_every: int = 5000) -> None:
+    """Store generated articles ``start..upto`` through the pipeline's store path (no HTTP, no extraction)."""
+    gen = ArticleGen(spec)
+    t0 = time.perf_counter()
+    last = start
+    for n in range(start, upto):
+        a = gen.article(n)
+        url = f"https://s{a.site}.seeded.test{a.path}"
+        ex = ExtractedArticle(url=url, title=a.title, text="\n\n".join(a.paragraphs), published_at=a.published,
+                              published_at_method="meta", language="en", is_article=True)
+        processor.store(rt.sessions, ex, url=url, source_id=None, now=a.published + timedelta(minutes=5))
+        if (n + 1 - start) % report_every == 0 or n + 1 == upto:
+            dt = time.perf_counter() - t0
+            print(f"    seeded {n + 1:>7} articles; store path {dt / (n + 1 - last) * 1000:6.2f} ms/article "
+                  f"(enrich+dedup+stories+store, no fetch/extract)", flush=True)
+            t0, last = time.perf_counter(), n + 1
+
+
+async def one_cycle(rt: Runtime, config_text: str, workdir: Path, port: int, sites: int,
+                    processor: ArticleProcessor | None) -> tuple[float, int, CycleRunner]:
+    cfg = workdir / f"sources-{port}-{uuid.uuid4().hex[:4]}.toml"
+    cfg.write_text(config_text + sources_toml(sites, port, max_articles=10000))
+    config = load_config(cfg, env={})
+    runner = CycleRunner(config, rt.sessions, processor=processor)
+    runner.sync()
+    sources = list(config.enabled_sources)
+    before = count_articles(rt)
+    t0 = time.perf_counter()
+    async with Fetcher(config.settings, resolver=resolve) as fetcher:
+        claimed = runner.claim(sources, lease_seconds=3600, due_only=False)
+        await runner.run_sources(fetcher, claimed)
+    elapsed = time.perf_counter() - t0
+    return elapsed, count_articles(rt) - before, runner
+
+
+def run_backend(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]:
+    lines: list[str] = []
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    with database(kind, workdir) as url:
+        config_path = workdir / "base.toml"
+        config_path.write_text(SETTINGS)
+        rt = Runtime(load_config(config_path, env={}), url)
+        rt.open_db(auto_upgrade=True)
+        processor = ArticleProcessor(rt.config)
+        seeded = 0
+        seed_spec = NewsWebSpec(sites=50, articles=max(sizes + [1]), seed=9000, start=args_start(args))
+        for round_no, size in enumerate(sizes):
+            if size > seeded:
+                prepopulate(rt, processor, seed_spec, size, seeded)
+                seeded = size
+            # each measured cycle gets its own fresh web (new seed): every article is new
+            spec = NewsWebSpec(sites=args.sites, articles=args.articles, seed=100 + round_no,
+                               feed_items=args.articles, start=seed_spec.start
+                               + seed_spec.interval * seed_spec.articles)
+            with serve_in_process(spec, args.pages, cpus=args.server_cpus) as (port, info):
+                if round_no == 0:
+                    lines.append(f"  templates: {info}")
+                stored_before = count_articles(rt)
+                prof = None
+                if args.profile and round_no == 0:
+                    from pyinstrument import Profiler
+
+                    prof = Profiler(interval=0.001, async_mode="enabled")
+                    prof.start()
+                rss0 = rss_mb()
+                cpu0 = time.process_time()
+                elapsed, new, _ = asyncio.run(one_cycle(rt, SETTINGS, workdir, port, args.sites, processor))
+                cpu = time.process_time() - cpu0
+                if prof is not None:
+                    prof.stop()
+                    Path(args.profile).write_text(prof.output_html())
+                    print(prof.output_text(unicode=False, color=False, show_all=False)[:args.profile_chars])
+            lines.append(f"  {kind:<10} db={stored_before:>7} articles before: {new} new articles in {elapsed:6.1f}s"
+                         f" = {new / elapsed:6.1f} articles/s ({elapsed / max(new, 1) * 1000:5.2f} ms/article wall,"
+                         f" {cpu / max(new, 1) * 1000:5.2f} ms/article CPU), RSS {rss0:.0f}->{rss_mb():.0f} MB")
+            print(lines[-1], flush=True)
+        total = count_articles(rt)
+        size_mb = db_size_mb(rt)
+        lines.append(f"  {kind:<10} database: {total} articles, {size_mb:.1f} MB "
+                     f"= {size_mb / max(total, 1) * 1e5 / 1e3:.2f} GB per 100k articles")
+        print(lines[-1], flush=True)
+        rt.close()
+    return lines
+
+
+def args_start(args: argparse.Namespace):  # noqa: ANN201 - a datetime
+    from datetime import UTC, datetime
+
+    return datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pages", default=DATASET if Path(DATASET).is_dir() else None,
+                   help="news-pages dataset folder for page templates (default: %(default)s; built-in layouts "
+                        "without it)")
+    p.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
+    p.add_argument("--articles", type=int, default=2000, help="new articles per measured cycle")
+    p.add_argument("--sites", type=int, default=20)
+    p.add_argument("--sizes", default="0,10000", help="database sizes (articles) at which to measure a cycle")
+    p.add_argument("--cpu", type=int, default=None, help="core for the pipeline (default: the first allowed)")
+    p.add_argument("--profile", default=None, help="write a pyinstrument HTML profile of the first cycle here")
+    p.add_argument("--profile-chars", type=int, default=6000)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    allowed = sorted(os.sched_getaffinity(0))
+    core = args.cpu if args.cpu is not None else allowed[0]
+    others = set(allowed) - {core}
+    args.server_cpus = others or None
+    os.sched_setaffinity(0, {core})
+    print(f"pipeline pinned to core {core}; news web on cores {sorted(others) or 'shared'}; "
+          f"{args.articles} articles over {args.sites} sites per cycle; sizes {args.sizes}", flush=True)
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    out: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="banwatch-bench-") as tmp:
+        for kind in kinds:
+            out += run_backend(kind, args, Path(tmp))
+    print("\nsummary")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,340 @@
+"""URL canonicalisation, content fingerprints and the near-duplicate index.
+
+One article should be one row whatever URL variant it was reached by (tracking parameters, AMP
+and mobile variants, http/https), and a syndicated copy (the same wire text with other
+boilerplate, another headline, a paragraph cut or added) should point at the first copy seen.
+
+The similarity sketch is a one-permutation MinHash over word 4-gram shingles, cut into LSH bands
+stored in ``dedup_bands``; a lookup probes the band keys (a primary-key index) and verifies the few
+candidates against their stored signatures, so its cost does not depend on how many articles are
+stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import posixpath
+import re
+import struct
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline.store.index_models import DedupBandRow, DedupSketchRow, insert_ignore
+from pipeline.store.models import ArticleRow
+
+log = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------
+# URL canonicalisation
+
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+    "igshid", "igsh", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id",
+    "oly_enc_id", "vero_id", "vero_conv", "rb_clickid", "s_cid", "s_kwcid", "cmpid", "cmp", "ocid",
+    "icid", "ito", "itm_source", "itm_medium", "itm_campaign", "itm_content", "sr_share", "smid",
+    "smtyp", "share", "shared", "ref", "ref_src", "ref_url", "referrer", "src", "source", "via",
+    "spm", "scm", "at_medium", "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4",
+    "cid", "mbid", "rss", "feed", "fromrss", "from", "partner", "__twitter_impression", "amp",
+    "outputtype", "output", "platform", "bc", "id_source",
+})
+TRACKING_PREFIXES = ("utm_", "pk_", "ns_", "hmb_", "at_", "mtm_", "matomo_", "ga_", "stm_", "oly_", "wt.")
+# Values of these parameters only select an AMP/mobile rendering.
+AMP_VALUES = {"amp", "1", "true", "yes"}
+MOBILE_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.", "amp-", "wap.")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Second-level labels under which registrations happen (co.uk, com.au, ...): a compact stand-in
+# for the public suffix list, enough to tell two sites apart for the canonical-hint check.
+SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "gob", "mil", "nic"})
+_UNRESERVED = re.compile(r"%([0-9A-Fa-f]{2})")
+_SAFE_PATH = "/:@!$&'()*+,;=-._~%"
+
+
+def _normalize_escapes(part: str, safe: str) -> str:
+    """Decode percent-escapes of unreserved characters, upper-case the rest, quote what must be."""
+    return quote(unquote(part), safe=safe)
+
+
+def _strip_host(host: str) -> str:
+    host = host.lower().rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass
+    changed = True
+    while changed:
+        changed = False
+        for prefix in MOBILE_HOST_PREFIXES:
+            if host.startswith(prefix) and host.count(".") >= 2:
+                host = host[len(prefix):]
+                changed = True
+    return host
+
+
+def registrable_domain(host: str) -> str:
+    """example.co.uk for news.example.co.uk; an approximation of the public suffix rule."""
+    labels = _strip_host(host).split(".")
+    if len(labels) >= 3 and (labels[-2] in SECOND_LEVEL or len(labels[-2]) <= 2) and len(labels[-1]) == 2:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def _clean_path(path: str) -> str:
+    path = _normalize_escapes(path or "/", _SAFE_PATH)
+    path = re.sub(r"/{2,}", "/", path)
+    if path not in ("", "/"):
+        path = posixpath.normpath(path)
+    # AMP renderings: /amp/, trailing /amp, .amp.html, /amp/s/ proxies are handled by the host check
+    segments = [s for s in path.split("/") if s]
+    segments = [s for s in segments if s.lower() not in ("amp", "amp.html")]
+    if segments:
+        last = segments[-1]
+        segments[-1] = re.sub(r"\.amp(\.html?)$", r"\1", re.sub(r"[-_]amp(\.html?)?$", r"\1", last,
+                                                                 flags=re.I), flags=re.I)
+        if segments[-1].lower() in ("index.html", "index.htm", "index.php"):
+            segments.pop()
+    return "/" + "/".join(segments)
+
+
+def _is_tracking(name: str, value: str) -> bool:
+    low = name.lower()
+    if low in ("amp", "outputtype", "output") and value.lower() in AMP_VALUES | {"amp"}:
+        return True
+    if low in ("amp", "outputtype", "output"):
+        return False
+    return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
+
+
+def _canonical(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return url
+    host = _strip_host(parts.hostname or "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, DEFAULT_PORTS["http"], DEFAULT_PORTS["https"]) else f"{host}:{port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k, v)]
+    query.sort()
+    # http and https of one page are one article; https is what sites serve today
+    return urlunsplit(("https", netloc, _clean_path(parts.path), urlencode(query, doseq=True), ""))
+
+
+def canonicalize_url(url: str, *, canonical_hint: str | None = None) -> str:
+    """The one URL under which an article is stored.
+
+    ``canonical_hint`` (``<link rel=canonical>`` or ``og:url``) wins when it is consistent: on the
+    same registrable site as ``url`` and not a home or section front page (sites that point every
+    canonical at their home page are common).
+    """
+    own = _canonical(url)
+    if canonical_hint:
+        hint = _canonical(urljoin(url, canonical_hint.strip()))
+        h, o = urlsplit(hint), urlsplit(own)
+        hint_path, own_path = h.path.strip("/"), o.path.strip("/")
+        same_site = bool(h.hostname) and registrable_domain(h.hostname) == registrable_domain(o.hostname or "")
+        # a home page, or a section front that the article's own path lies under, is not the article
+        front = not hint_path or (hint_path != own_path and own_path.startswith(hint_path + "/"))
+        if h.scheme == "https" and same_site and not front:
+            return hint
+    return own
+
+
+def normalize_guid(guid: str | None) -> str | None:
+    """A feed GUID as a stable key: URL-like GUIDs are canonicalised like URLs, others trimmed."""
+    if not guid or not guid.strip():
+        return None
+    guid = guid.strip()
+    if guid.lower().startswith(("http://", "https://")):
+        return canonicalize_url(guid)
+    return guid
+
+
+# ---------------------------------------------------------------------------------------------
+# Fingerprints
+
+SHINGLE = 4
+BINS = 126  # 42 bands of 3 rows
+ROWS = 3
+BANDS = BINS // ROWS
+_MASK64 = (1 << 64) - 1
+_MULTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What identifies an article's content: an exact hash and a MinHash sketch with LSH keys."""
+
+    content_hash: str
+    signature: tuple[int, ...]  # BINS 32-bit minima; empty when the text is too short to sketch
+    band_keys: tuple[int, ...]  # signed 64-bit keys, one per band
+    shingle_count: int
+
+    @property
+    def simhash(self) -> None:  # kept for callers that look for it; we use MinHash instead
+        return None
+
+    def signature_bytes(self) -> bytes:
+        return struct.pack(f"<{len(self.signature)}I", *self.signature)
+
+
+def normalized_words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def _mix(h: int) -> int:
+    # splitmix64 finaliser: spreads the combined shingle hash over all 64 bits
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK64
+    return h ^ (h >> 31)
+
+
+def _signed64(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def minhash(words: Sequence[str]) -> tuple[tuple[int, ...], int]:
+    """One-permutation MinHash with rotation densification (one hash per shingle, not per bin)."""
+    if len(words) < SHINGLE:
+        return (), 0
+    wh = [zlib.crc32(w.encode()) for w in words]
+    m0, m1, m2, m3 = _MULTS
+    hashes = {
+        _mix((wh[i] * m0 + wh[i + 1] * m1 + wh[i + 2] * m2 + wh[i + 3] * m3) & _MASK64)
+        for i in range(len(wh) - SHINGLE + 1)
+    }
+    empty = 1 << 32
+    mins = [empty] * BINS
+    for h in hashes:
+        b = h % BINS
+        v = h >> 32
+        if v < mins[b]:
+            mins[b] = v
+    if any(v == empty for v in mins):  # short text: borrow from the next filled bin, offset by distance
+        filled = [i for i, v in enumerate(mins) if v != empty]
+        out = list(mins)
+        for i, v in enumerate(mins):
+            if v == empty:
+                j = next(f for f in filled + [x + BINS for x in filled] if f > i)
+                out[i] = (mins[j % BINS] + (j - i) * 0x9E3779B1) & 0xFFFFFFFF
+        mins = out
+    return tuple(mins), len(hashes)
+
+
+def band_keys(signature: Sequence[int]) -> tuple[int, ...]:
+    keys = []
+    for b in range(len(signature) // ROWS):
+        chunk = struct.pack(f"<I{ROWS}I", b, *signature[b * ROWS:(b + 1) * ROWS])
+        keys.append(_signed64(int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little")))
+    return tuple(keys)
+
+
+def fingerprint(title: str | None, text: str, *, min_shingles: int = 25) -> Fingerprint:
+    """Exact hash of the normalised text and its MinHash sketch.
+
+    The headline is left out (syndicators rewrite it) unless there is no text at all.
+    """
+    words = normalized_words(text or "")
+    if not words:
+        words = normalized_words(title or "")
+    content_hash = hashlib.sha256(" ".join(words).encode()).hexdigest()
+    signature, count = minhash(words)
+    if count < min_shingles:  # too short for a meaningful similarity: exact matches only
+        return Fingerprint(content_hash, (), (), count)
+    return Fingerprint(content_hash, signature, band_keys(signature), count)
+
+
+def estimate_jaccard(a: Sequence[int], b: Sequence[int]) -> float:
+    if not a or len(a) != len(b):
+        return 0.0
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+
+
+def estimate_containment(a: Sequence[int], na: int, b: Sequence[int], nb: int) -> float:
+    """Share of the smaller shingle set found in the larger one (a truncated wire copy)."""
+    j = estimate_jaccard(a, b)
+    if not na or not nb:
+        return 0.0
+    inter = j * (na + nb) / (1 + j)
+    return min(1.0, inter / min(na, nb))
+
+
+# ---------------------------------------------------------------------------------------------
+# The index
+
+
+@dataclass(slots=True)
+class Deduplicator:
+    """Finds the first copy of an article's content among the stored ones, by index lookups only.
+
+    ``jaccard`` is the estimated shingle resemblance above which two texts are one article;
+    ``containment`` catches a copy cut to its first paragraphs (the smaller text must be at least
+    ``min_contained`` shingles long, so a short brief quoting a long report is not a copy).
+    """
+
+    jaccard: float = 0.5
+    containment: float = 0.9
+    min_contained: int = 80
+    max_candidates: int = 50
+
+    def find_duplicate(self, session: Session, fp: Fingerprint, *, exclude_id: int | None = None) -> int | None:
+        exact = select(ArticleRow.id, ArticleRow.duplicate_of).where(ArticleRow.content_hash == fp.content_hash)
+        if exclude_id is not None:
+            exact = exact.where(ArticleRow.id != exclude_id)
+        row = session.execute(exact.order_by(ArticleRow.id).limit(1)).first()
+        if row is not None:
+            return row.duplicate_of or row.id
+        if not fp.band_keys:
+            return None
+        hits = (
+            select(DedupBandRow.article_id)
+            .where(DedupBandRow.band_key.in_(fp.band_keys))
+            .distinct()
+            .limit(self.max_candidates)
+        )
+        ids = [i for i in session.scalars(hits) if i != exclude_id]
+        if not ids:
+            return None
+        rows = session.execute(
+            select(DedupSketchRow.article_id, DedupSketchRow.signature, DedupSketchRow.shingle_count,
+                   ArticleRow.duplicate_of)
+            .join(ArticleRow, ArticleRow.id == DedupSketchRow.article_id)
+            .where(DedupSketchRow.article_id.in_(ids))
+        ).all()
+        best: tuple[float, int] | None = None
+        for article_id, sig_bytes, count, duplicate_of in rows:
+            sig = struct.unpack(f"<{len(sig_bytes) // 4}I", sig_bytes)
+            j = estimate_jaccard(fp.signature, sig)
+            ok = j >= self.jaccard
+            if not ok and min(count, fp.shingle_count) >= self.min_contained:
+                ok = estimate_containment(fp.signature, fp.shingle_count, sig, count) >= self.containment
+            if ok:
+                root = duplicate_of or article_id
+                if best is None or (j, -root) > (best[0], -best[1]):
+                    best = (j, root)
+        if best is not None:
+            log.debug("near_duplicate root=%s jaccard=%.2f", best[1], best[0])
+        return best[1] if best else None
+
+    def index(self, session: Session, article: ArticleRow, fp: Fingerprint) -> None:
+        """Store the sketch and band keys of a stored article (idempotent)."""
+        if not fp.band_keys:
+            return
+        if article.id is None:
+            session.flush()
+        insert_ignore(session, DedupSketchRow.__table__, [{
+            "article_id": article.id, "signature": fp.signature_bytes(), "shingle_count": fp.shingle_count,
+        }], ["article_id"])
+        insert_ignore(session, DedupBandRow.__table__,
+                      [{"band_key": k, "article_id": article.id} for k in set(fp.band_keys)],
+                      ["band_key", "article_id"])

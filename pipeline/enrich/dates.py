@@ -1,0 +1,349 @@
+"""Typed dates: find the dates a text states, normalise them, and give each a role.
+
+Absolute dates ("Sept. 29, 2024", "29 September", "March 2025", "in 2027"), weekdays ("said
+Tuesday"), relative periods ("last month") and offsets ("within 90 days") are resolved against the
+publication date. A date's role comes from the cue closest to it in its sentence: an immediate cue
+("effective", "by", "until", "starting") decides; otherwise the nearest verb cue (ruled, filed,
+extended, announced...) to the left, then to the right.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from pipeline.enrich.model import TypedDate
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
+    "nov": 11, "dec": 12,
+}
+_MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NUMBERS = {"thirty": 30, "sixty": 60, "ninety": 90, "forty-five": 45, "forty five": 45, "seventy-five": 75,
+            "fifteen": 15, "ten": 10, "seven": 7, "fourteen": 14, "twenty": 20, "180": 180}
+
+# one scanner for every kind of date; alternatives are tried left to right at each position
+_DATE_RE = re.compile(
+    rf"""
+    (?P<mdy>\b(?P<m1>{_MONTH})\.?\s+(?P<d1>[0-3]?\d)(?:st|nd|rd|th)?\b(?!\s*(?:%|percent|million|billion|,\d))
+        (?:(?:,\s*|\s+)(?P<y1>(?:19|20)\d\d)\b)?)
+  | (?P<dmy>\b(?P<d2>[0-3]?\d)(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH})\.?(?:,?\s+(?P<y2>(?:19|20)\d\d))?\b)
+  | (?P<iso>\b(?P<y3>(?:19|20)\d\d)-(?P<m3>[01]\d)-(?P<d3>[0-3]\d)\b)
+  | (?P<my>\b(?P<m4>{_MONTH})\.?,?\s+(?:of\s+)?(?P<y4>(?:19|20)\d\d)\b)
+  | (?P<mon>\b(?P<pm>in|by|until|since|from|through|before|after|early|late|mid|end\s+of|last|next|this|since\s+early|in\s+early|in\s+late)\s+(?P<m5>January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z0-9]))
+  | (?P<yr>\b(?P<py>[Ii]n|[Ss]ince|[Bb]y|[Uu]ntil|[Tt]hrough|[Ff]rom|[Bb]efore|[Ee]arly|[Ll]ate|[Mm]id-?|end\s+of|model\s+year|[Bb]eginning\s+in|[Ss]tarting\s+in)\s+(?P<y5>(?:19|20)\d\d)\b(?![-/]\d|\s*(?:%|percent)))
+  | (?P<wd>\b(?P<wpre>(?i:on|last|next|this|until|by|from|since)\s+)?(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b(?!,?\s+(?:{_MONTH}|[0-3]?\d\b)))
+  | (?P<rel>\b(?P<rp>(?i:last|this|next|earlier\s+this|later\s+this|the\s+previous|the\s+following))\s+(?P<ru>month|year)\b)
+  | (?P<dayref>\b(?P<dr>[Yy]esterday|[Tt]oday)\b(?!'s))
+  | (?P<off>\b(?P<op>within|in|gives?\s+\w+(?:\s+\w+)?|has|have|had)\s+(?P<on>\d{{1,3}}|thirty|sixty|ninety|forty[- ]five|seventy-five|fifteen|ten|seven|fourteen|twenty)\s+(?:calendar\s+)?days\b(?!\s+(?:of|after|following|from)\b(?!\s+(?:today|now)\b)))
+    """,
+    re.VERBOSE,
+)
+
+# cheap anchors: every date expression contains one; the full scanner only runs around them
+_ANCHOR = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
+    r"|[Yy]esterday|[Tt]oday|19\d\d|20\d\d|month|year|days)\b"
+)
+
+# word cues for each role; the cue nearest the date (left side preferred) decides
+_ROLE_CUES: list[tuple[str, str]] = [
+    ("other", r"Federal\s+Register|published\s+in|publication"),
+    ("court_ruling",
+     r"rul(?:ed|ing|es)|upheld|uphold(?:s|ing)?|struck\s+down|strikes\s+down|overturn(?:ed|s)?|dismiss(?:ed|es)|"
+     r"enjoin(?:ed|s)|injunction|verdict|judgment|sided\s+with|"
+     r"rejected\s+(?:the|its|a)\s+(?:challenge|appeal|bid|request|lawsuit|petition|argument)|denied\s+(?:the|its|a)\s+"
+     r"(?:challenge|appeal|request|motion|petition)"),
+    ("filing",
+     r"fil(?:ed|es|ing)|sued|sues|lawsuit|complaint|petition(?:ed)?|appealed|brought\s+(?:a\s+)?suit|"
+     r"took\s+(?:the\s+)?\w+\s+to\s+court"),
+    ("extension",
+     r"extend\w*\s+(?:\w+\s+){0,3}?(?:deadline|enforcement|ban|licen[cs]e|period|date|suspension|reprieve|pause|"
+     r"exemption|waiver)|extension|postpon(?:e|ed|es|ing)|push(?:ed|es)?\s+back|"
+     r"delay(?:ed|s|ing)?\s+(?:the\s+)?(?:enforcement|deadline|ban|implementation)|reprieve|grace\s+period|"
+     r"not\s+to\s+enforce|non-?enforcement|suspend(?:ed|s)?\s+(?:the\s+|its\s+)?(?:[\w-]+\s+){0,2}(?:rule|ban|order|enforcement)|"
+     r"suspension"),
+    ("effective_date",
+     r"effective|take[sn]?\s+effect|taking\s+effect|took\s+effect|went\s+into\s+effect|go(?:es)?\s+into\s+effect|"
+     r"come[s]?\s+into\s+force|came\s+into\s+force|enter(?:s|ed)?\s+into\s+force|in\s+force|kick(?:s|ed)?\s+in|"
+     r"start(?:s|ed)?\s+to\s+apply|appl(?:y|ies)\s+from|onwards?"),
+    ("compliance_deadline",
+     r"deadline|must|required\s+to|have\s+to|has\s+to|had\s+until|comply|remove[ds]?|rip\s+out|phase[ds]?\s+out|"
+     r"comments?\s+(?:are\s+)?due|cease|stop|no\s+longer"),
+    ("announcement",
+     r"announc(?:ed|es|ing|ement)|said|says|unveil(?:ed|s)|issu(?:ed|es)|sign(?:ed|s)|adopt(?:ed|s)|"
+     r"vot(?:ed|es|e)|releas(?:ed|es)|publish(?:ed|es)|add(?:ed|s)|plac(?:ed|es)|nam(?:ed|es)|warned|"
+     r"designat(?:ed|es)|order(?:ed|s)|ban(?:ned|s)|barred|block(?:ed|s)|prohibit(?:ed|s)|revok(?:ed|es|e)|"
+     r"sanction(?:ed|s)|impos(?:ed|es)|introduc(?:ed|es)|pass(?:ed|es)|approv(?:ed|es)|confirm(?:ed|s)|"
+     r"told|decided|moved\s+to|launched|declared|determin(?:ed|ation)|finaliz(?:ed|es)|proposed|"
+     r"amend(?:ed|s)|expand(?:ed|s)|tighten(?:ed|s)|recommend(?:ed|s)|charged|indicted|arrested|posted|reported|"
+     r"rolled\s+out|statement|press\s+release"),
+]
+_ALL_CUES = re.compile("|".join(f"\\b(?P<{role}>{rx})\\b" for role, rx in _ROLE_CUES), re.I)
+_EXTENSION = re.compile(_ROLE_CUES[3][1], re.I)
+_COURT = re.compile(r"\b(?:judge|court|justices|panel)\b", re.I)
+
+# cues that sit right before the date and settle its role (checked on the last few words)
+_IMMEDIATE: list[tuple[str, re.Pattern[str]]] = [
+    ("effective_date", re.compile(
+        r"(?:effective|starting|beginning|commencing|as\s+of|take[sn]?\s+effect|taking\s+effect|took\s+effect|"
+        r"into\s+effect|into\s+force|in\s+force|applies\s+from)(?:\s+(?:on|from|as\s+of|in|with))?"
+        r"(?:\s+model\s+year)?\s*$", re.I)),
+    ("compliance_deadline", re.compile(
+        r"(?:\bby|\buntil|\btill|no\s+later\s+than|on\s+or\s+before|deadline\s+(?:of|is|was|on)|"
+        r"(?:the\s+)?end\s+of|through)(?:\s+(?:the\s+end\s+of|early|late|mid-?))?(?:\s+model\s+year)?\s*$", re.I)),
+]
+_EXT_TARGET = re.compile(r"(?:\bto|\buntil|\bthrough|\bby|\btill)\s*$", re.I)
+_AFTER_BAN = re.compile(r"\bafter\s*$", re.I)
+_BAN_WORDS = re.compile(r"\b(?:ban\w*|barred|bars|prohibit\w*|no\s+longer|cannot|can't|not\s+be\s+allowed)\b", re.I)
+_FUTURE_CUE = re.compile(
+    r"\b(?:will|shall|is\s+(?:set|scheduled|expected|due)\s+to|are\s+(?:set|scheduled|expected|due)\s+to|"
+    r"plans?\s+to|intends?\s+to|would)\b",
+    re.I,
+)
+_PAST_CUE = re.compile(
+    r"\b(?:took|went|came|was|were|had|did|became|kicked|ruled|said|announced|filed|sued|signed|issued|added|"
+    r"published|upheld|voted|ordered|banned|imposed|released|earlier|ago)\b",
+    re.I,
+)
+_FUTURE_ROLES = frozenset({"effective_date", "compliance_deadline", "extension"})
+
+_BREAK = re.compile(r"[.!?][\"')]?\s+(?=[\"'(]?[A-Z0-9])|\n")
+
+
+def _ends_sentence(text: str, pos: int) -> bool:
+    """A full stop at ``pos`` ends a sentence unless it closes an abbreviation or an initial."""
+    if text[pos] != ".":
+        return True
+    lo = max(0, pos - 24)
+    k = max(text.rfind(" ", lo, pos), text.rfind("\n", lo, pos), text.rfind("(", lo, pos), lo - 1) + 1
+    word = text[k:pos]
+    if not word:
+        return True
+    if len(word) == 1 or "." in word:
+        return not word[0].isupper()  # "U.S." or "J." -> abbreviation
+    return not (word[0].isupper() and len(word) <= 4 and word not in ("Inc", "Ltd", "Corp"))
+
+
+@dataclass
+class _Found:
+    start: int
+    end: int
+    date: dt.date
+    precision: str
+    year_given: bool
+    kind: str
+
+
+def _month(name: str) -> int:
+    return _MONTHS[name[:3].lower()]
+
+
+def _safe_date(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    y, m = divmod(d.month - 1 + n, 12)
+    return dt.date(d.year + y, m + 1, 1)
+
+
+class DateFinder:
+    """Stateless apart from compiled patterns; ``find`` is called once per article."""
+
+    def find(self, text: str, published: dt.date | None) -> list[TypedDate]:
+        out: list[TypedDate] = []
+        seen: dict[tuple[dt.date, str, str], int] = {}
+        candidates = self._candidates(text)
+        if not candidates:
+            return out
+        starts = [0] + [b.end() for b in _BREAK.finditer(text) if _ends_sentence(text, b.start())]
+        for m in candidates:
+            found = self._normalise(m, text, published)
+            if found is None:
+                continue
+            s_start, s_end = self._sentence(starts, len(text), found.start)
+            left = text[s_start:found.start]
+            right = text[found.end:s_end]
+            role = self._role(left, right, found)
+            date = found.date
+            if not found.year_given and published is not None and found.kind in ("mdy", "dmy", "mon"):
+                lean = self._lean(left[-40:], role)
+                date = self._infer_year(date, published, lean, found.precision)
+            if found.kind == "wd" and published is not None:
+                future = bool(_FUTURE_CUE.search(left[-30:])) or (
+                    role in _FUTURE_ROLES and not _PAST_CUE.search(left[-40:]))
+                date = self._weekday(m, published, future)
+            key = (date, found.precision, role)
+            if key in seen:
+                continue
+            snippet = " ".join(text[s_start:s_end].split())
+            if len(snippet) > 300:
+                lo = max(0, found.start - s_start - 150)
+                snippet = " ".join(text[s_start + lo:s_start + lo + 300].split())
+            seen[key] = len(out)
+            out.append(TypedDate(date=date, precision=found.precision, role=role, snippet=snippet))
+        # a date stated with a specific role elsewhere does not also count as "other"
+        specific = {(d.date, d.precision) for d in out if d.role != "other"}
+        return [d for d in out if d.role != "other" or (d.date, d.precision) not in specific]
+
+    @staticmethod
+    def _candidates(text: str) -> list[re.Match[str]]:
+        """Date matches, tried only at anchors and at the two words before them (cheaper than a full scan)."""
+        out: list[re.Match[str]] = []
+        last_end = 0
+        for a in _ANCHOR.finditer(text):
+            if a.start() < last_end:
+                continue
+            starts = [a.start()]
+            k = a.start()
+            for _ in range(4):
+                k = text.rfind(" ", max(last_end, k - 25), k - 1)
+                if k < 0:
+                    break
+                starts.append(k + 1)
+            for st in reversed(starts):
+                m = _DATE_RE.match(text, st)
+                if m and m.end() > a.start():
+                    out.append(m)
+                    last_end = m.end()
+                    break
+        return out
+
+    # -- normalisation -------------------------------------------------------------------------
+    def _normalise(self, m: re.Match[str], text: str, published: dt.date | None) -> _Found | None:
+        g = m.groupdict()
+        pub_year = published.year if published else None
+        if g["mdy"]:
+            year = int(g["y1"]) if g["y1"] else pub_year
+            if year is None:
+                return None
+            d = _safe_date(year, _month(g["m1"]), int(g["d1"]))
+            return d and _Found(m.start("mdy"), m.end("mdy"), d, "day", bool(g["y1"]), "mdy")
+        if g["dmy"]:
+            year = int(g["y2"]) if g["y2"] else pub_year
+            if year is None:
+                return None
+            d = _safe_date(year, _month(g["m2"]), int(g["d2"]))
+            return d and _Found(m.start("dmy"), m.end("dmy"), d, "day", bool(g["y2"]), "dmy")
+        if g["iso"]:
+            d = _safe_date(int(g["y3"]), int(g["m3"]), int(g["d3"]))
+            return d and _Found(m.start(), m.end(), d, "day", True, "iso")
+        if g["my"]:
+            return _Found(m.start(), m.end(), dt.date(int(g["y4"]), _month(g["m4"]), 1), "month", True, "my")
+        if g["mon"]:
+            if pub_year is None:
+                return None
+            return _Found(m.start("m5"), m.end("m5"), dt.date(pub_year, _month(g["m5"]), 1), "month", False, "mon")
+        if g["yr"]:
+            return _Found(m.start("y5"), m.end("y5"), dt.date(int(g["y5"]), 1, 1), "year", True, "yr")
+        if published is None:
+            return None
+        if g["wd"]:
+            return _Found(m.start(), m.end(), published, "day", True, "wd")
+        if g["rel"]:
+            step = {"last": -1, "the previous": -1, "next": 1, "the following": 1}.get(" ".join(g["rp"].lower().split()), 0)
+            if g["ru"] == "month":
+                d = _add_months(published.replace(day=1), step)
+                return _Found(m.start(), m.end(), d, "month", True, "rel")
+            return _Found(m.start(), m.end(), dt.date(published.year + step, 1, 1), "year", True, "rel")
+        if g["dayref"]:
+            d = published - dt.timedelta(days=1) if g["dr"].lower() == "yesterday" else published
+            return _Found(m.start(), m.end(), d, "day", True, "dayref")
+        if g["off"]:
+            word = g["on"].lower().replace(" ", "-")
+            n = int(word) if word.isdigit() else _NUMBERS.get(word, 0)
+            if not n:
+                return None
+            return _Found(m.start(), m.end(), published + dt.timedelta(days=n), "day", True, "off")
+        return None
+
+    @staticmethod
+    def _lean(left: str, role: str) -> int:
+        """+1 when the clause speaks of the future, -1 of the past, 0 when it does not say."""
+        if _FUTURE_CUE.search(left):
+            return 1
+        if _PAST_CUE.search(left):
+            return -1
+        if role in _FUTURE_ROLES:
+            return 1
+        return 0 if role == "other" else -1
+
+    @staticmethod
+    def _infer_year(d: dt.date, published: dt.date, lean: int, precision: str) -> dt.date:
+        """Pick the year that puts the date closest to publication; deadlines lean forward, events back."""
+        best, best_cost = d, None
+        for y in (published.year - 1, published.year, published.year + 1):
+            cand = _safe_date(y, d.month, d.day)
+            if cand is None:
+                continue
+            ref = cand if precision == "day" else cand + dt.timedelta(days=14)
+            delta = (ref - published).days
+            if lean > 0:
+                cost = -delta * 2.5 if delta < 0 else delta
+            elif lean == 0:
+                cost = delta * 1.5 if delta > 0 else -delta
+            else:
+                cost = delta * 2.5 if delta > 0 else -delta
+            if best_cost is None or cost < best_cost:
+                best, best_cost = cand, cost
+        return best
+
+    @staticmethod
+    def _weekday(m: re.Match[str], published: dt.date, future: bool) -> dt.date:
+        target = _WEEKDAYS.index(m.group("w").lower())
+        pre = (m.group("wpre") or "").strip().lower()
+        back = (published.weekday() - target) % 7
+        if pre in ("next", "until", "by") or (future and pre != "last"):
+            ahead = (target - published.weekday()) % 7 or 7
+            return published + dt.timedelta(days=ahead)
+        if pre == "last" and back == 0:
+            back = 7
+        return published - dt.timedelta(days=back)
+
+    # -- context --------------------------------------------------------------------------------
+    @staticmethod
+    def _sentence(starts: list[int], length: int, pos: int) -> tuple[int, int]:
+        """Bounds of the sentence holding ``pos``, from the precomputed sentence starts."""
+        k = bisect.bisect_right(starts, pos) - 1
+        s_start = max(starts[k], pos - 400)
+        s_end = starts[k + 1] if k + 1 < len(starts) else length
+        return s_start, min(s_end, pos + 400)
+
+    @staticmethod
+    def _role(left: str, right: str, found: _Found) -> str:
+        tail = left[-45:]
+        if _EXT_TARGET.search(tail) and _EXTENSION.search(left[-100:]):
+            return "extension"
+        for role, rx in _IMMEDIATE:
+            if rx.search(tail):
+                return role
+        if _AFTER_BAN.search(tail) and (_BAN_WORDS.search(left[-100:]) or _BAN_WORDS.search(right[:60])):
+            return "compliance_deadline"
+        if found.kind == "off":
+            return "compliance_deadline"
+        if re.match(r"\s*(?:,\s*)?(?:onwards?|and\s+beyond)\b", right) or (
+            re.search(r"\bfrom\s*$", tail) and not re.match(r"\s*(?:to|until|through|and|-|–)\b", right)
+        ):
+            return "effective_date"
+        # vague dates (a month or a year) take a role only from a cue close by
+        reach_left, reach_right = (120, 90) if found.precision == "day" else (40, 25)
+        best_role, best_dist = "other", 10_000
+        window = left[-reach_left:]
+        for mm in _ALL_CUES.finditer(window):
+            best_role, best_dist = mm.lastgroup or "other", len(window) - mm.end()
+        mm = _ALL_CUES.search(right, 0, reach_right)
+        if mm:
+            dist = int(mm.start() * 1.3) + 15
+            if dist < best_dist:
+                best_role = mm.lastgroup or "other"
+        if best_role == "announcement" and (_COURT.search(left[-80:]) or _COURT.search(right[:40])):
+            best_role = "court_ruling"
+        return best_role

@@ -1,0 +1,37 @@
+"""Text normalisation and tokenisation shared by the matcher, the date finder and the discoverer.
+
+One regex pass gives word-level tokens with offsets. Hyphens are dropped as tokens so that
+"TP-Link", "TP Link" and "Huawei-made" line up with the gazetteer; possessive "'s" is its own token.
+"""
+
+from __future__ import annotations
+
+import re
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00a0": " ", "\u2011": "-", "\u2010": "-"})
+_SOFT_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\r?\n[ \t]*(?=[a-z])")
+TOKEN_RE = re.compile(r"(?:[A-Za-z]\.){2,}|\d+(?:[.,]\d+)*|\w+|'s\b|[^\w\s-]")
+
+
+def normalise(text: str) -> str:
+    """Undo soft hyphenation at line ends, unify apostrophes; offsets of the result are used downstream."""
+    text = text.translate(_APOSTROPHES)
+    if "\u00ad" in text:
+        text = text.replace("\u00ad", "")
+    if "-\n" in text or "- \n" in text or "-\r\n" in text:
+        text = _SOFT_HYPHEN_BREAK.sub(r"\1", text)
+    return text
+
+
+def tokenize(text: str) -> list[str]:
+    """Word-level tokens (hyphens and whitespace are not tokens)."""
+    return TOKEN_RE.findall(text)
+
+
+def tokenize_lower(text: str, toks: list[str]) -> list[str]:
+    """The same tokens lower-cased (the trie is keyed by lower-case tokens)."""
+    return [t.lower() for t in toks]
+
+
+def alias_tokens(alias: str) -> list[str]:
+    return TOKEN_RE.findall(normalise(alias))

@@ -1,0 +1,320 @@
+"""Main-text extraction: find the container that holds the article's paragraphs and serialise its text
+blocks, without navigation, share bars, related lists, cookie banners, comments or captions.
+
+Speed comes from letting lexbor do the tree work in C: junk elements are found with one CSS query
+(confirmed by a word-boundary regex on the few matches), leaf text blocks with one more query, and the
+Python side touches each text block once to score its parent and grandparent (text length, commas,
+link density), the readability idea, without walking every node.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+_JUNK_SEL = (
+    "script, style, noscript, template, svg, iframe, object, embed, canvas, button, select, textarea, input, "
+    "nav, aside, footer, figure, figcaption, dialog, video, audio, picture, map, menu, head"
+)
+_JUNK_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "dialog", "alert", "search"})
+
+# Class/id words of boilerplate containers. A class token counts when its last segment (split on - and _)
+# is one of these words, so "article-comments" and "share-bar" do, "comments-enabled" and "sidebar-grid"
+# (layout wrappers) do not.
+_BOILER_WORDS = frozenset((
+    "share", "shares", "sharing", "sharebar", "social", "socials", "related", "recommend", "recommended",
+    "recommendations", "comment", "comments", "kommentare", "cookie", "cookies", "consent", "gdpr",
+    "newsletter", "subscribe", "subscription", "promo", "promotion", "advert", "advertisement", "ad", "ads",
+    "adslot", "anzeige", "werbung", "banner", "sidebar", "breadcrumb", "breadcrumbs", "footer", "nav",
+    "navbar", "navigation", "menu", "outbrain", "taboola", "popup", "modal", "toolbar", "pagination", "pager",
+    "stories", "readmore", "tags", "taglist", "bio", "byline", "caption", "credit", "credits", "copyright",
+    "disclaimer", "signup", "print", "masthead", "topics", "keywords", "trending", "mostread",
+    "rating", "survey", "donate", "sponsor", "sponsored", "partner", "toc", "player", "gallery", "slideshow",
+    "carousel", "teasers", "overlay", "flyout", "dropdown", "login",
+))
+# Words that mark boilerplate wherever they occur in a class token ("onetrust-consent-sdk").
+_STRONG_WORDS = frozenset((
+    "cookie", "cookies", "consent", "gdpr", "onetrust", "didomi", "usercentrics", "sourcepoint", "newsletter",
+    "outbrain", "taboola", "breadcrumb", "breadcrumbs", "social", "sharing", "sharebar",
+))
+_MARKED_SEL = ('[class], [id], [hidden], [aria-hidden="true"], [style*="display:none" i], '
+               '[style*="display: none" i]')
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_SEGMENT_SPLIT = re.compile(r"[-_]+")
+
+
+_WEAK, _STRONG = 1, 2
+
+
+def _boiler_kind(value: str) -> int:
+    """How surely a class/id value marks boilerplate: 0 not, _WEAK (a token ends in a boilerplate word),
+    _STRONG (a token contains a word such as "cookie" or "consent" anywhere)."""
+    kind = 0
+    for token in value.lower().split():
+        segments = _SEGMENT_SPLIT.split(token)
+        if not _STRONG_WORDS.isdisjoint(segments):
+            return _STRONG
+        last = segments[-1] or (segments[-2] if len(segments) > 1 else "")
+        if last in _BOILER_WORDS:
+            kind = _WEAK
+    return kind
+
+
+_PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
+
+_BLOCKS = "p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, dd, dt, td, th, div, section, header, table, ul, ol"
+_LEAF_SEL = ", ".join(f"{t}:not(:has({_BLOCKS}))" for t in _BLOCKS.split(", ") if t not in ("table", "ul", "ol"))
+_IN_LINK_SEL = "a p, a div, a li, a dd, a td, a blockquote, a section, a header"
+_PARA_TAGS = frozenset({"p", "pre", "blockquote", "h2", "h3", "h4", "h5", "h6", "li", "dd", "td"})
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+# Whole lines that are page furniture, in the languages of the news we read. Only short lines are tested.
+_BOILER_LINE = re.compile(
+    r"^(?:advertisement|anzeige|werbung|publicidad|publicité|pubblicità|reklame|annons|реклама:?|"
+    r"share(?: this)?(?: article| story)?(?: in your social network)?|teilen|compartir|partager|condividi|"
+    r"read (?:more|also|next)|lesen sie (?:auch|mehr)|mehr zum thema.*|weiterlesen|leer más|lire aussi|"
+    r"lees ook|les også|läs också|czytaj (?:więcej|także)|noticia relacionada|passend zum artikel|"
+    r"weitere informationen.*|dieses thema im programm:?|schlagwörter.*|zum anhören|audiobeitrag|embed|"
+    r"related(?: articles?| stories| content)?|more from .{1,40}|sponsored|skip to (?:main )?content|"
+    r"(?:accept|reject) (?:all )?cookies?|article content|author of the article:?|back to video|"
+    r"we apologi[sz]e, but this video has failed to load\.?|table of contents|inhaltsverzeichnis|"
+    r"(?:stand|aktualisiert(?: am)?|published|updated|publié le|mis à jour|actualizado|pubblicato|"
+    r"publisert|oppdatert|publicerad|uppdaterad)\b.{0,60}\d{1,2}[:.h]\d\d.*|"
+    r"(?:image|photo|foto|bild|bildrechte|credit|quelle|fuente|source)\s*:.*|"
+    r".{0,80}(?:getty images|reuters|dpa|afp|ap photo|imago|shutterstock|keystone)\s*\)?|"
+    r"[\W\d_]*)\W*$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Body:
+    paragraphs: list[str]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _link_len(node: LexborNode) -> int:
+    return sum(len(a.text(deep=True, strip=True)) for a in node.css("a"))
+
+
+def remove_junk(root: LexborNode) -> None:
+    """Drop elements that never hold article text (scripts, navigation, share bars, cookie banners…)."""
+    for node in root.css(_JUNK_SEL):
+        node.decompose(False)
+    for node in root.css("[role]"):
+        if (node.attributes.get("role") or "").lower() in _JUNK_ROLES and node.tag not in _PROTECTED_TAGS:
+            node.decompose(False)
+    # A class word is weak evidence: a node holding a large share of the page text is a layout wrapper
+    # (hidden streaming containers, "content with-sidebar"), not boilerplate.
+    limit = 0.4 * len(root.text(deep=True, strip=True))
+    verdicts: dict[str, int] = {}
+    for node in root.css(_MARKED_SEL):
+        if node.tag in _PROTECTED_TAGS:
+            continue
+        attrs = node.attributes
+        style = attrs.get("style")
+        if "hidden" in attrs or attrs.get("aria-hidden") == "true" or (style and _HIDDEN_STYLE.search(style)):
+            kind = _WEAK
+        else:
+            kind = 0
+            for key in ("class", "id"):
+                value = attrs.get(key)
+                if value:
+                    verdict = verdicts.get(value)
+                    if verdict is None:
+                        verdict = verdicts[value] = _boiler_kind(value)
+                    kind = max(kind, verdict)
+        if kind == _STRONG or (kind == _WEAK and len(node.text(deep=True, strip=True)) < limit):
+            node.decompose(False)
+
+
+def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selector: str | None = None) -> Body:
+    """Paragraphs of the article's main text (the tree is modified: junk is removed)."""
+    root = tree.body
+    if root is None:
+        return Body([])
+    if body_selector:
+        try:
+            chosen = tree.css(body_selector)
+        except Exception:  # noqa: BLE001 - an invalid selector from the config must not break extraction
+            chosen = []
+        if chosen:
+            for node in chosen:
+                for junk in node.css(_JUNK_SEL):
+                    junk.decompose(False)
+            paras = _serialise(chosen, title, strict=False)
+            if paras:
+                return Body(paras)
+    remove_junk(root)
+    best, leaves = _best_container(root)
+    if best is None:
+        return Body(_serialise([root], title, strict=True))
+    chosen = [leaf.node for leaf in leaves if best in leaf.chain]
+    return Body(_blocks_to_paragraphs(chosen, title, strict=True))
+
+
+@dataclass
+class _Leaf:
+    node: LexborNode
+    length: int
+    chain: list[int]
+
+
+def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
+    """The element that holds most article-like text and least of anything else, and the page's leaf
+    blocks (with their ancestor chains) for serialisation.
+
+    Article-like text is the text of leaf blocks long enough to be prose and not made of links. Each
+    such block credits its length to its ancestors; the winner maximises credited text minus weighted
+    link text and other text, so a container grows to take in more paragraphs only while they outweigh
+    the furniture that comes with them.
+    """
+    good: dict[int, int] = {}
+    nodes: dict[int, LexborNode] = {}
+    chains: dict[int, list[int]] = {}  # node id -> ids of it and its ancestors (shared by sibling leaves)
+    in_links = {n.mem_id for n in root.css(_IN_LINK_SEL)}
+    leaves: list[_Leaf] = []
+    for leaf in root.css(_LEAF_SEL):
+        if leaf.mem_id in in_links:
+            continue
+        parent = leaf.parent
+        if parent is None:
+            continue
+        chain = chains.get(parent.mem_id)
+        if chain is None:
+            chain = _ancestor_chain(parent, chains, nodes)
+        length = len(leaf.text(deep=True, strip=True))
+        leaves.append(_Leaf(leaf, length, chain))
+        if length < _MIN_PROSE or leaf.tag in _HEADING_TAGS:
+            continue
+        if leaf.css_first("a") is not None and _link_len(leaf) > 0.5 * length:
+            continue
+        for nid in chain:
+            good[nid] = good.get(nid, 0) + length
+    if not good:
+        return None, leaves
+    best_good = max(good.values())
+    ranked: list[tuple[float, int, int]] = []
+    for nid, g in good.items():
+        if g >= _CANDIDATE_SHARE * best_good:
+            total = len(nodes[nid].text(deep=True, strip=True))
+            ranked.append((g - _OTHER_WEIGHT * max(total - g, 0), nid, total))
+    ranked.sort(reverse=True)
+    best: int | None = None
+    best_value = float("-inf")
+    for _, nid, total in ranked[:_LINK_CHECKS]:
+        g = good[nid]
+        links = _link_len(nodes[nid])
+        value = g - _LINK_WEIGHT * links - _OTHER_WEIGHT * max(total - g - links, 0)
+        if value > best_value:
+            best, best_value = nid, value
+    return best, leaves
+
+
+def _ancestor_chain(start: LexborNode, chains: dict[int, list[int]], nodes: dict[int, LexborNode]) -> list[int]:
+    walked: list[int] = []
+    node: LexborNode | None = start
+    while node is not None and len(walked) < _MAX_DEPTH:
+        nid = node.mem_id
+        cached = chains.get(nid)
+        if cached is not None:
+            walked.extend(cached)
+            break
+        walked.append(nid)
+        nodes[nid] = node
+        if node.tag == "body":
+            break
+        node = node.parent
+    del walked[_MAX_DEPTH:]
+    for i, nid in enumerate(walked):
+        if nid in chains:
+            break
+        chains[nid] = walked[i:]
+    return walked
+
+
+_MIN_PROSE = 25
+_EDGE_PROSE = 40  # a block this long can start or end the article; shorter ones only sit between
+_MAX_DEPTH = 14
+_CANDIDATE_SHARE = 0.5
+_OTHER_WEIGHT = 3.0
+_LINK_WEIGHT = 4.0
+_LINK_CHECKS = 3
+
+
+def _serialise(containers: list[LexborNode], title: str | None, *, strict: bool) -> list[str]:
+    """Text blocks of whole containers (a configured selector, or the body when nothing scored)."""
+    leaves: list[LexborNode] = []
+    for container in containers:
+        found = container.css(_LEAF_SEL)
+        if strict:
+            in_links = {n.mem_id for n in container.css(_IN_LINK_SEL)}
+            found = [leaf for leaf in found if leaf.mem_id not in in_links]
+        leaves.extend(found if found else [container])
+    return _blocks_to_paragraphs(leaves, title, strict=strict)
+
+
+def _blocks_to_paragraphs(leaves: list[LexborNode], title: str | None, *, strict: bool) -> list[str]:
+    """Paragraph texts of leaf blocks in document order.
+
+    In strict mode (generic extraction) link lists and boilerplate lines are dropped, and short blocks
+    (sub-headings, bylines, "Article content") are kept only between two prose blocks, which trims the
+    furniture that sits at the edges of an article container.
+    """
+    blocks: list[tuple[str, bool]] = []
+    seen: set[str] = set()
+    title_key = _norm(title).casefold() if title else None
+    for leaf in leaves:
+        tag = leaf.tag
+        has_link = strict and leaf.css_first("a") is not None
+        for text in _split_breaks(leaf):
+            if not text:
+                continue
+            key = text.casefold()
+            if key in seen or key == title_key:
+                continue
+            prose = True
+            if strict:
+                if len(text) < 160 and _BOILER_LINE.match(text):
+                    continue
+                if has_link:
+                    link = _link_len(leaf)
+                    if link > 0.5 * len(text) or (tag == "li" and link > 0.2 * len(text)):
+                        continue
+                if tag == "li" and len(text) < 15:
+                    continue
+                prose = len(text) >= _EDGE_PROSE and tag not in _HEADING_TAGS
+            if len(text) > 400 and _repeats(text, blocks):
+                continue
+            seen.add(key)
+            blocks.append((text, prose))
+    if strict:
+        first = next((i for i, b in enumerate(blocks) if b[1]), None)
+        if first is None:
+            return []
+        last = max(i for i, b in enumerate(blocks) if b[1])
+        blocks = blocks[first:last + 1]
+    return [text for text, _ in blocks]
+
+
+def _repeats(text: str, blocks: list[tuple[str, bool]]) -> bool:
+    """True if a long block mostly repeats paragraphs already taken (a second copy of the article, e.g.
+    for a read-aloud player or a print version, flattened into one block)."""
+    covered = sum(len(b) for b, _ in blocks if len(b) >= 60 and b[:60] in text)
+    return covered >= 0.5 * len(text)
+
+
+_BR_RE = re.compile(r"(?:<br\s*/?>\s*){2,}", re.I)
+
+
+def _split_breaks(leaf: LexborNode) -> list[str]:
+    """A leaf's text; a double <br> inside it separates paragraphs."""
+    if leaf.css_first("br") is not None and _BR_RE.search(leaf.html or ""):
+        parts = _BR_RE.split(leaf.inner_html or "")
+        return [_norm(LexborHTMLParser(p).text(deep=True)) for p in parts if p.strip()]
+    return [_norm(leaf.text(deep=True))]

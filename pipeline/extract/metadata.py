@@ -1,0 +1,415 @@
+"""Page metadata from JSON-LD, OpenGraph/article:*, Dublin Core and other meta tags, itemprop, <time>
+elements, the feed item, the URL and, last, dates written in the page header.
+
+Each publication-date source is tried in order of reliability; the first plausible one wins and is
+recorded as ``published_at_method``.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+from urllib.parse import urljoin
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from . import jsonld
+from .dates import date_from_url, find_human_dates, localise, parse_machine_date, plausible
+
+# meta key (property/name/itemprop, lower-cased) -> (kind, method)
+_PUBLISHED_META = {
+    "article:published_time": "opengraph", "og:article:published_time": "opengraph",
+    "article:published": "opengraph", "og:published_time": "opengraph", "published_time": "opengraph",
+    "dc.date.issued": "dublin-core", "dcterms.issued": "dublin-core", "dc.date.created": "dublin-core",
+    "dcterms.created": "dublin-core", "dc.date": "dublin-core", "dcterms.date": "dublin-core",
+    "dc.date.published": "dublin-core",
+    "datepublished": "itemprop", "datecreated": "itemprop",
+    "pubdate": "meta", "publishdate": "meta", "publish-date": "meta", "publish_date": "meta",
+    "publication_date": "meta", "publicationdate": "meta", "date": "meta", "date.available": "meta",
+    "sailthru.date": "meta", "parsely-pub-date": "meta", "article.published": "meta",
+    "article_date_original": "meta", "original-publish-date": "meta", "originalpublicationdate": "meta",
+    "cxenseparse:recs:publishtime": "meta", "rnews:datepublished": "meta", "citation_publication_date": "meta",
+    "article.created": "meta", "created": "meta", "firstpublished": "meta", "first_published": "meta",
+    "nv:date": "meta", "ga-publish-date": "meta", "dc.date.available": "dublin-core",
+    "bt:pubdate": "meta", "og:pubdate": "opengraph", "pub_date": "meta", "release_date": "meta",
+    "date_published": "meta", "publishdatetime": "meta", "published": "meta", "content_date": "meta",
+}
+_MODIFIED_META = {
+    "article:modified_time", "og:updated_time", "article:modified", "og:article:modified_time",
+    "datemodified", "dcterms.modified", "dc.date.modified", "last-modified", "lastmod", "article:updated_time",
+    "updated_time", "revised", "dateupdated", "modified",
+}
+_METHOD_RANK = {"json-ld": 0, "opengraph": 1, "dublin-core": 2, "meta": 3, "itemprop": 4}
+
+_TITLE_SPLIT = re.compile(r"\s+[|–—·:»/-]\s+|\s+-\s+|\s*\|\s*")
+_DATEISH_SEL = (
+    '[class*="date" i], [class*="time" i], [class*="publish" i], [class*="posted" i], [id*="date" i], '
+    '[class*="datum" i], [class*="fecha" i], [class*="byline" i], [class*="meta" i], [class*="dateline" i]'
+)
+
+
+@dataclass
+class Metadata:
+    title: str | None = None
+    canonical_url: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    authors: list[str] = field(default_factory=list)
+    declared_language: str | None = None
+    published_at: datetime | None = None
+    published_at_method: str | None = None
+    modified_at: datetime | None = None
+    article_body: str | None = None
+    og_type: str | None = None
+    ld_types: set[str] = field(default_factory=set)
+    h1: str | None = None
+
+
+def _collect_meta(tree: LexborHTMLParser) -> dict[str, list[str]]:
+    meta: dict[str, list[str]] = {}
+    scope = tree.head or tree.root
+    if scope is None:
+        return meta
+    for node in scope.css("meta"):
+        attrs = node.attributes
+        content = attrs.get("content")
+        if content is None:
+            content = attrs.get("value") or attrs.get("datetime")
+        if not content:
+            continue
+        for key_attr in ("property", "name", "itemprop", "http-equiv"):
+            key = attrs.get(key_attr)
+            if key:
+                meta.setdefault(key.strip().lower(), []).append(content.strip())
+    return meta
+
+
+def _first(meta: dict[str, list[str]], *keys: str) -> str | None:
+    for key in keys:
+        for value in meta.get(key, ()):
+            if value:
+                return html_lib.unescape(value).strip() or None
+    return None
+
+
+def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None = None, *,
+                     source: str | None = None, want_text_dates: bool = True) -> Metadata:
+    """Metadata of a parsed page; ``source`` (the decoded HTML) enables the embedded-JSON date search."""
+    md = Metadata()
+    meta = _collect_meta(tree)
+
+    canonical = None
+    head = tree.head or tree.root
+    for link in head.css("link[rel]") if head is not None else ():
+        rel = (link.attributes.get("rel") or "").lower().split()
+        href = link.attributes.get("href")
+        if "canonical" in rel and href:
+            canonical = urljoin(url, href.strip())
+            break
+    og_url = _first(meta, "og:url")
+    md.canonical_url = canonical or (urljoin(url, og_url) if og_url else None)
+
+    ld_raw = [n.text(deep=True) or "" for n in tree.css('script[type*="ld+json" i]')]
+    objects = jsonld.parse_blocks(ld_raw) if ld_raw else []
+    for obj in objects:
+        md.ld_types |= jsonld.types_of(obj)
+    article = jsonld.pick_article(objects, jsonld.norm_urls(url, md.canonical_url))
+
+    # timezone hint: any explicit offset on the page, for dates written without one
+    tz_hint = _tz_hint(article, meta)
+
+    # ---- publication date, in order of reliability
+    candidates: list[tuple[datetime, str]] = []
+    if article is not None:
+        for key in ("datePublished", "dateCreated", "uploadDate"):
+            dt = parse_machine_date(jsonld.text_of(article.get(key)), tz_hint)
+            if dt:
+                candidates.append((dt, "json-ld"))
+                break
+        md.modified_at = parse_machine_date(jsonld.text_of(article.get("dateModified")), tz_hint)
+    meta_cands: list[tuple[int, datetime, str]] = []
+    for key, values in meta.items():
+        method = _PUBLISHED_META.get(key)
+        if method is None:
+            continue
+        for value in values[:2]:
+            dt = parse_machine_date(value, tz_hint)
+            if dt:
+                meta_cands.append((_METHOD_RANK[method], dt, method))
+                break
+    meta_cands.sort(key=lambda c: c[0])
+    candidates.extend((dt, method) for _, dt, method in meta_cands)
+    if md.modified_at is None:
+        for key in _MODIFIED_META:
+            if key in meta:
+                md.modified_at = parse_machine_date(meta[key][0], tz_hint)
+                if md.modified_at:
+                    break
+    if not candidates:
+        dt = _itemprop_date(tree, tz_hint)
+        if dt:
+            candidates.append((dt, "itemprop"))
+    if not candidates:
+        dt = _time_element_date(tree, tz_hint)
+        if dt:
+            candidates.append((dt, "time-element"))
+    if not candidates and feed_item is not None:
+        dt = _feed_date(feed_item, tz_hint)
+        if dt:
+            candidates.append((dt, "feed"))
+    if not candidates and want_text_dates:
+        dt = _labelled_date(tree, tz_hint)
+        if dt:
+            candidates.append((dt, "text"))
+    if not candidates and source:
+        dt = _embedded_json_date(source, tz_hint)
+        if dt:
+            candidates.append((dt, "embedded-json"))
+    url_dt = date_from_url(url)
+    if not candidates and url_dt:
+        candidates.append((url_dt, "url"))
+    if not candidates and want_text_dates:
+        dt = _text_date(tree, tz_hint)
+        if dt:
+            candidates.append((dt, "text"))
+    if candidates:
+        md.published_at, md.published_at_method = _choose_published(candidates, url_dt)
+
+    # ---- other fields
+    h1 = tree.css_first("h1")
+    md.h1 = _clean(h1.text(deep=True, separator=" ")) if h1 is not None else None
+    ld_title = jsonld.text_of(article.get("headline") or article.get("name")) if article else None
+    og_title = _first(meta, "og:title", "twitter:title")
+    title_node = tree.css_first("title")
+    html_title = _clean(title_node.text(deep=True)) if title_node is not None else None
+    md.site_name = _first(meta, "og:site_name", "application-name", "publisher", "twitter:site")
+    if md.site_name is None and article is not None:
+        md.site_name = jsonld.text_of(article.get("publisher"))
+    md.title = _choose_title(_clean(ld_title), _clean(og_title), md.h1, html_title)
+    md.description = _clean(_first(meta, "description", "og:description", "twitter:description")) or (
+        _clean(jsonld.text_of(article.get("description"))) if article else None)
+
+    authors: list[str] = []
+    if article is not None:
+        authors = jsonld.names_of(article.get("author") or article.get("creator"))
+    if not authors:
+        for key in ("author", "article:author", "dc.creator", "dcterms.creator", "byl", "sailthru.author",
+                    "parsely-author", "citation_author"):
+            for value in meta.get(key, ()):
+                if value and not value.startswith("http"):
+                    authors.extend(jsonld.names_of(html_lib.unescape(value)))
+            if authors:
+                break
+    if not authors:
+        authors = [_clean(n.text(deep=True)) or "" for n in tree.css('[itemprop="author"] [itemprop="name"],'
+                                                                      ' [rel="author"]')[:5]]
+    if not authors and feed_item is not None:
+        fa = getattr(feed_item, "authors", None) or []
+        authors = [a for a in fa if isinstance(a, str)]
+    md.authors = _dedupe([_strip_by(a) for a in authors if a])
+
+    lang = None
+    html_node = tree.css_first("html")
+    if html_node is not None:
+        lang = html_node.attributes.get("lang") or html_node.attributes.get("xml:lang")
+    lang = lang or _first(meta, "content-language", "og:locale", "language", "dc.language")
+    if not lang and article is not None:
+        lang = jsonld.text_of(article.get("inLanguage"))
+    md.declared_language = _iso639(lang)
+
+    md.og_type = (_first(meta, "og:type") or "").lower() or None
+    if article is not None:
+        body = jsonld.text_of(article.get("articleBody") or article.get("text"))
+        md.article_body = html_lib.unescape(body) if body else None
+    if md.title is None and feed_item is not None:
+        t = getattr(feed_item, "title", None)
+        md.title = _clean(t) if isinstance(t, str) else None
+    return md
+
+
+def _choose_published(cands: list[tuple[datetime, str]], url_dt: datetime | None) -> tuple[datetime, str]:
+    """Most reliable candidate; but an earlier day stated by the URL or another metadata source wins when
+    the top one looks like an update (original publication over last update)."""
+    best_dt, best_method = cands[0]
+    if url_dt is not None and url_dt.date() != best_dt.date() and url_dt.date() < best_dt.date():
+        if (best_dt.date() - url_dt.date()).days <= 31:
+            return localise(url_dt.replace(tzinfo=None), best_dt.tzinfo), "url"
+    return best_dt, best_method
+
+
+def _tz_hint(article: dict[str, Any] | None, meta: dict[str, list[str]]) -> tzinfo | None:
+    values: list[str] = []
+    if article is not None:
+        values += [jsonld.text_of(article.get(k)) or "" for k in ("datePublished", "dateModified")]
+    for key in ("article:published_time", "article:modified_time", "og:updated_time"):
+        values += meta.get(key, [])[:1]
+    for value in values:
+        dt = parse_machine_date(value)
+        if dt is not None and re.search(r"(?:Z|[+-]\d\d:?\d\d)\s*$", value):
+            return dt.tzinfo
+    return None
+
+
+def _itemprop_date(tree: LexborHTMLParser, tz_hint: tzinfo | None) -> datetime | None:
+    for node in tree.css('[itemprop="datePublished"], [itemprop="dateCreated"]')[:3]:
+        attrs = node.attributes
+        value = attrs.get("content") or attrs.get("datetime") or node.text(deep=True)
+        dt = parse_machine_date(value, tz_hint)
+        if dt:
+            return dt
+    return None
+
+
+def _time_element_date(tree: LexborHTMLParser, tz_hint: tzinfo | None) -> datetime | None:
+    """The first <time datetime> inside the article header region, else the first on the page; a
+    ``pubdate`` attribute or a 'publish' class wins over other times (e.g. 'updated')."""
+    nodes = tree.css("time[datetime]")
+    if not nodes:
+        return None
+    preferred: list[LexborNode] = []
+    others: list[LexborNode] = []
+    for node in nodes[:30]:
+        attrs = node.attributes
+        cls = ((attrs.get("class") or "") + " " + (attrs.get("itemprop") or "")).lower()
+        parent = node.parent
+        pcls = (parent.attributes.get("class") or "").lower() if parent is not None else ""
+        if "pubdate" in attrs or "publish" in cls or "publish" in pcls or "created" in cls:
+            preferred.append(node)
+        elif "update" in cls or "modif" in cls or "update" in pcls or "modif" in pcls:
+            continue
+        else:
+            others.append(node)
+    for node in preferred + others:
+        dt = parse_machine_date(node.attributes.get("datetime"), tz_hint)
+        if dt:
+            return dt
+    return None
+
+
+def _feed_date(feed_item: object, tz_hint: tzinfo | None) -> datetime | None:
+    value = getattr(feed_item, "published_at", None)
+    if isinstance(value, datetime) and plausible(value):
+        return localise(value, tz_hint)
+    if isinstance(value, str):
+        return parse_machine_date(value, tz_hint)
+    return None
+
+
+# Publication-date keys in the state objects of script-rendered pages (Next.js, Arc, …).
+_JSON_DATE_RE = re.compile(
+    r"""["']?\b(?:datePublished|date_published|publishedAt|published_at|publishDate|publish_date|pubDate|"""
+    r"""firstPublicationDate|firstPublishedAt|first_published_at|createDate|createdAt|displayDate)\b["']?"""
+    r"""\s*:\s*["']?([0-9][0-9T:.+\-Z ]{7,30})""",
+)
+
+
+def _embedded_json_date(source: str, tz_hint: tzinfo | None) -> datetime | None:
+    for m in _JSON_DATE_RE.finditer(source):
+        value = m.group(1).strip()
+        if re.fullmatch(r"\d{12,14}", value):  # 202404251407: compact date and time
+            value = value[:8]
+        dt = parse_machine_date(value, tz_hint)
+        if dt:
+            return dt
+    return None
+
+
+_LABELLED_DATE_RE = re.compile(
+    r"(?:datum|date|published|posted|veröffentlicht|erschienen|publié|publicado|pubblicato|publisert|"
+    r"publicerad|gepubliceerd|opublikowano|yayınlanma|yayın tarihi)\s*(?:on|am|le|el|il|:)?\s*:?\s*",
+    re.I,
+)
+
+
+def _labelled_date(tree: LexborHTMLParser, tz_hint: tzinfo | None) -> datetime | None:
+    """A date written right after a label such as "Datum", "Published" or "Veröffentlicht"."""
+    body = tree.body
+    if body is None:
+        return None
+    text = body.text(deep=True, separator=" ")
+    for m in _LABELLED_DATE_RE.finditer(text):
+        found = find_human_dates(text[m.end():m.end() + 40], tz_hint, limit=1)
+        if found and found[0][0] == 0:
+            return found[0][1]
+    return None
+
+
+def _text_date(tree: LexborHTMLParser, tz_hint: tzinfo | None) -> datetime | None:
+    """A date written in date-like elements of the page, or else in the text after the headline."""
+    month_first = False
+    for node in tree.css(_DATEISH_SEL)[:40]:
+        text = node.text(deep=True, separator=" ")
+        if not text or len(text) > 300:
+            continue
+        found = find_human_dates(text, tz_hint, month_first=month_first, limit=1)
+        if found:
+            return found[0][1]
+    h1 = tree.css_first("h1")
+    scope = h1.parent if h1 is not None and h1.parent is not None else tree.body
+    if scope is None:
+        return None
+    text = scope.text(deep=True, separator=" ")[:3000]
+    found = find_human_dates(text, tz_hint, month_first=month_first, limit=1)
+    return found[0][1] if found else None
+
+
+def _clean(text: str | None) -> str | None:
+    if not text:
+        return None
+    t = " ".join(html_lib.unescape(text).split())
+    return t or None
+
+
+def _choose_title(ld: str | None, og: str | None, h1: str | None, html_title: str | None) -> str | None:
+    """The headline: JSON-LD/og titles often carry the site name, <h1> may be a logo; prefer a title that
+    two sources agree on, then the metadata headline without the site suffix."""
+    cands = [t for t in (ld, og, h1, html_title) if t]
+    if not cands:
+        return None
+    if h1 and any(h1 == c or (len(h1) >= 15 and c.startswith(h1)) for c in (ld, og, html_title) if c):
+        return h1
+    for c in (ld, og):
+        if c and (c == h1 or c == html_title):
+            return c
+    if ld:
+        return ld
+    if og:
+        return _strip_site(og, html_title)
+    if h1 and len(h1) >= 15:
+        return h1
+    return _strip_site(html_title or h1 or "", None)
+
+
+def _strip_site(title: str, other: str | None) -> str:
+    parts = _TITLE_SPLIT.split(title)
+    if len(parts) > 1:
+        longest = max(parts, key=len)
+        if len(longest) >= 0.5 * len(title) and len(longest) >= 15:
+            return longest.strip()
+    return title
+
+
+def _strip_by(name: str) -> str:
+    n = " ".join(name.split())
+    return re.sub(r"^(?:by|von|par|por|di|av|af|door)\s+", "", n, flags=re.I).strip()
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for item in items:
+        key = item.casefold()
+        if item and key not in seen and len(item) < 120:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _iso639(lang: str | None) -> str | None:
+    if not lang:
+        return None
+    code = lang.strip().replace("_", "-").split("-", 1)[0].lower()
+    return code if re.fullmatch(r"[a-z]{2}", code) else None

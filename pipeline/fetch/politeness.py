@@ -1,0 +1,151 @@
+"""Per-host politeness: a concurrency cap, spacing between request starts, robots.txt.
+
+Both live in the Fetcher (no module state), which is shared by every source of a cycle so
+that the limits hold per host across sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+log = logging.getLogger(__name__)
+
+MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is clamped (and logged)
+ROBOTS_TTL = 24 * 3600.0  # RFC 9309: do not use a cached robots.txt for more than 24 hours
+ROBOTS_ERROR_TTL = 600.0
+MAX_ORIGINS = 5000  # cached robots.txt files before expired ones are dropped  # re-ask an unreachable robots.txt after ten minutes
+
+
+class HostGate:
+    """At most ``concurrency`` requests in flight to a host, starts at least ``delay`` apart."""
+
+    def __init__(self, concurrency: int, delay: float) -> None:
+        self._sem = asyncio.Semaphore(concurrency)
+        self.delay = delay
+        self._next_start = 0.0
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._sem:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            start = max(now, self._next_start)
+            self._next_start = start + self.delay  # reserve our start before sleeping
+            if start > now:
+                await asyncio.sleep(start - now)
+            yield
+
+    def busy(self) -> bool:
+        """Requests in flight or waiting, or a start reserved in the future: not safe to forget."""
+        return self._sem.locked() or self._next_start > asyncio.get_running_loop().time()
+
+    def defer(self, seconds: float) -> None:
+        """No request to this host starts before ``seconds`` from now (Retry-After)."""
+        self._next_start = max(self._next_start, asyncio.get_running_loop().time() + seconds)
+
+
+@dataclass
+class RobotsRules:
+    """robots.txt of one origin: parsed rules, or a blanket allow/deny with the reason."""
+
+    parser: Protego | None
+    allow_all: bool
+    note: str
+    expires: float
+
+    def can_fetch(self, url: str, agent: str) -> bool:
+        if self.parser is None:
+            return self.allow_all
+        return self.parser.can_fetch(url, agent)
+
+    def crawl_delay(self, agent: str) -> float | None:
+        if self.parser is None:
+            return None
+        delay = self.parser.crawl_delay(agent)
+        rate = self.parser.request_rate(agent)
+        if rate is not None and rate.requests:
+            rate_delay = rate.seconds / rate.requests
+            delay = max(delay or 0.0, rate_delay)
+        return delay
+
+
+# Fetch robots.txt for an origin: (status, text) or an exception for network failure.
+RobotsLoader = Callable[[str], Awaitable[tuple[int, str]]]
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def robots_token(user_agent: str) -> str:
+    """The product token robots.txt groups are matched against ("banwatch" in "banwatch/0.1 (...)")."""
+    return user_agent.split("/", 1)[0].split()[0] if user_agent.strip() else "*"
+
+
+class _LoaderGone(Exception):
+    pass
+
+
+class RobotsCache:
+    """One robots.txt fetch per origin (single-flight), cached with RFC 9309's semantics."""
+
+    def __init__(self, loader: RobotsLoader) -> None:
+        self._loader = loader
+        self._rules: dict[str, RobotsRules] = {}
+        self._pending: dict[str, asyncio.Future[RobotsRules]] = {}
+
+    async def rules(self, url: str) -> RobotsRules:
+        origin = origin_of(url)
+        while True:
+            cached = self._rules.get(origin)
+            if cached and cached.expires > time.monotonic():
+                return cached
+            pending = self._pending.get(origin)
+            if pending is None:
+                break
+            try:
+                return await asyncio.shield(pending)
+            except _LoaderGone:
+                continue  # the task loading it was cancelled; one of the waiters takes over
+        fut: asyncio.Future[RobotsRules] = asyncio.get_running_loop().create_future()
+        self._pending[origin] = fut
+        try:
+            rules = await self._load(origin)  # only raises on cancellation
+        except BaseException:
+            fut.set_exception(_LoaderGone())
+            fut.exception()  # mark retrieved when nobody waits
+            raise
+        finally:
+            del self._pending[origin]
+        if len(self._rules) >= MAX_ORIGINS:
+            now = time.monotonic()
+            self._rules = {o: r for o, r in self._rules.items() if r.expires > now}
+        self._rules[origin] = rules
+        fut.set_result(rules)
+        return rules
+
+    async def _load(self, origin: str) -> RobotsRules:
+        now = time.monotonic()
+        try:
+            status, text = await self._loader(origin + "/robots.txt")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
+            log.info("robots unreachable origin=%s error=%r", origin, str(exc))
+            return RobotsRules(None, False, f"robots.txt unreachable ({exc}); assuming disallow (RFC 9309)",
+                               now + ROBOTS_ERROR_TTL)
+        if 200 <= status < 300:
+            return RobotsRules(Protego.parse(text), True, "robots.txt", now + ROBOTS_TTL)
+        if 400 <= status < 500:  # 401/403/404...: RFC 9309 says no restrictions
+            return RobotsRules(None, True, f"robots.txt HTTP {status}: no restrictions", now + ROBOTS_TTL)
+        return RobotsRules(None, False, f"robots.txt HTTP {status}: assuming disallow (RFC 9309)",
+                           now + ROBOTS_ERROR_TTL)

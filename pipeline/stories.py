@@ -1,0 +1,705 @@
+"""Incremental clustering of articles into events and developing stories, and story timelines.
+
+Each relevant, non-duplicate article is placed on arrival: candidate events come from an inverted
+index (``cluster_postings``: an event's prominent terms and entities, with the day of its latest
+article), so a lookup reads only the postings of clusters active in its time window. The best
+candidate by TF-IDF cosine (IDF from ``term_stats``, kept up to date as articles arrive) wins if it
+clears a threshold that is stricter outside the event window; otherwise the article opens an
+event, which joins the most similar story the same way or opens one. When an article is close to
+two events at once they are the same development: the younger merges into the older, and the merge
+is recorded in ``event_merges``. Event and story ids never change.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from pipeline.store.base import utcnow
+from pipeline.store.index_models import ClusterPostingRow, TermStatRow, upsert
+from pipeline.store.models import ArticleDateRow, ArticleRow, EventMergeRow, EventRow, StoryRow
+
+log = logging.getLogger(__name__)
+
+EPOCH = date(1970, 1, 1)
+DOC_COUNT_KEY = ""  # term_stats row holding the number of documents
+
+# ---------------------------------------------------------------------------------------------
+# Text features
+
+STOPWORDS = frozenset("""
+a about above according across after afterwards again against ago all almost alone along already also although
+always am among amongst an and another any anyone anything anyway are around as at back be became because become
+becomes been before beforehand behind being below beside besides between beyond both but by can cannot could did do
+does doing done down during each eg either else elsewhere enough etc even ever every everyone everything except few
+first for former formerly from further get gets got had has have having he her here hereafter hereby herein hers
+herself him himself his how however i ie if in inc including indeed into is it its itself just last later latter least
+less let like likely ltd made make many may me meanwhile might more moreover most mostly much must my myself namely
+neither never nevertheless new next no nobody none nor not nothing now nowhere of off often on once one only onto or
+other others otherwise our ours ourselves out over own per perhaps please put rather re really said same say saying
+says see seem seemed seems several she should since so some somehow someone something sometime sometimes somewhere
+still such than that the their theirs them themselves then there thereafter thereby therefore therein these they this
+those though through throughout thus to together too toward towards under until up upon us use used using very via was
+we well were what whatever when whence whenever where whereas whereby wherever whether which while who whoever whole
+whom whose why will with within without would yet you your yours yourself yourselves mr mrs ms told tell year years
+week weeks day days today yesterday tomorrow monday tuesday wednesday thursday friday saturday sunday time times way
+two three four five six seven eight nine ten people percent news reported report reports reporting article
+photo image video caption advertisement read click share continue subscribe newsletter follow twitter facebook
+copyright rights reserved getty images ap reuters afp editor editing reporting writing
+""".split())
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+
+def _stem(word: str) -> str:
+    """A deliberately light suffix stripper: folds plurals and possessives, nothing clever."""
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Content words of a text: case-folded, stop words and bare numbers dropped, lightly stemmed."""
+    out = []
+    for raw in _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()):
+        if len(raw) < 2 or raw in STOPWORDS:
+            continue
+        if raw.isdigit() and not (len(raw) == 4 and raw[:2] in ("19", "20")):
+            continue
+        stem = _stem(raw)
+        if stem and stem not in STOPWORDS:
+            out.append(stem)
+    return out
+
+
+_SITE_SUFFIX = re.compile(r"\s+[|\-–—:]\s+[^|\-–—:]{2,40}$")
+
+
+def clean_headline(title: str) -> str:
+    """A headline without the trailing ' | Outlet' or ' - Outlet' that sites append."""
+    title = " ".join((title or "").split())
+    stripped = _SITE_SUFFIX.sub("", title)
+    return stripped if len(stripped) >= 20 else title
+
+
+class EntityLike(Protocol):
+    key: str
+    mentions: int
+
+
+class DateLike(Protocol):
+    date: date
+    precision: str
+    role: str
+    snippet: str
+
+
+@dataclass(slots=True)
+class ArticleFeatures:
+    """What clustering needs from one article."""
+
+    vector: dict[str, float]  # L2-normalised TF-IDF weights of its top terms
+    when: datetime  # publication time (first-seen time when unknown)
+    arrived: datetime  # when the pipeline saw it (drives dormancy)
+    title: str
+    outlet: str
+
+
+def outlet_of(article: ArticleRow) -> str:
+    if article.site_name:
+        return article.site_name.strip().casefold()
+    host = (urlsplit(article.canonical_url or article.url or "").hostname or "").casefold()
+    return host.removeprefix("www.")
+
+
+def _day(when: datetime) -> int:
+    return (when.date() - EPOCH).days
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _norm(vec: dict[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in vec.values())) or 1.0
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(w * b.get(t, 0.0) for t, w in a.items())
+    return dot / (_norm(a) * _norm(b))
+
+
+def _top(vec: dict[str, float], n: int) -> dict[str, float]:
+    if len(vec) <= n:
+        return vec
+    return dict(sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+
+def _add(into: dict[str, float], vec: dict[str, float], scale: float = 1.0) -> None:
+    for t, w in vec.items():
+        into[t] = into.get(t, 0.0) + w * scale
+
+
+# ---------------------------------------------------------------------------------------------
+# Timeline / summary types
+
+
+@dataclass(slots=True)
+class TimelineDate:
+    date: date
+    precision: str
+    role: str
+    snippet: str | None
+    article_id: int
+
+
+@dataclass(slots=True)
+class TimelineLink:
+    article_id: int
+    url: str
+    title: str | None
+    outlet: str
+    published_at: datetime | None
+
+
+@dataclass(slots=True)
+class TimelineEvent:
+    event_id: int
+    title: str
+    occurred_on: date | None
+    first_seen_at: datetime
+    last_updated_at: datetime
+    article_count: int
+    outlet_count: int
+    dates: list[TimelineDate] = field(default_factory=list)
+    links: list[TimelineLink] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StoryTimeline:
+    story_id: int
+    title: str
+    status: str
+    first_seen_at: datetime
+    last_updated_at: datetime
+    events: list[TimelineEvent] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StorySummary:
+    story_id: int
+    title: str
+    status: str
+    first_seen_at: datetime
+    last_updated_at: datetime
+    event_count: int
+    article_count: int
+    latest_event_title: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# The tracker
+
+
+@dataclass(slots=True)
+class _Candidate:
+    row: Any  # EventRow | StoryRow
+    score: float
+    gap_days: float
+
+
+class StoryTracker:
+    """Places articles into events and events into stories, one article at a time.
+
+    Thresholds are cosine similarities of TF-IDF vectors. ``event_threshold`` applies within
+    ``event_window_days`` of an event's articles; ``far_event_threshold`` (stricter) lets a late
+    follow-up of the same development still join up to ``candidate_horizon_days`` away. Stories
+    are looked up among those active in the last ``story_horizon_days``, so a dormant story can be
+    woken by a new event.
+    """
+
+    def __init__(
+        self,
+        *,
+        event_window_days: float = 3,
+        story_dormant_after: float = 14 * 86400,
+        event_threshold: float = 0.30,
+        far_event_threshold: float = 0.45,
+        merge_threshold: float = 0.45,
+        story_threshold: float = 0.22,
+        candidate_horizon_days: float = 60,
+        story_horizon_days: float = 365,
+        title_weight: float = 2.0,
+        entity_weight: float = 1.0,
+        vector_terms: int = 80,
+        profile_terms: int = 200,
+        posting_terms: int = 30,
+        query_terms: int = 25,
+        max_candidates: int = 30,
+    ) -> None:
+        self.event_window = timedelta(days=event_window_days)
+        self.story_dormant_after = timedelta(seconds=story_dormant_after)
+        self.event_threshold = event_threshold
+        self.far_event_threshold = far_event_threshold
+        self.merge_threshold = merge_threshold
+        self.story_threshold = story_threshold
+        self.candidate_horizon = timedelta(days=candidate_horizon_days)
+        self.story_horizon = timedelta(days=story_horizon_days)
+        self.title_weight = title_weight
+        self.entity_weight = entity_weight
+        self.vector_terms = vector_terms
+        self.profile_terms = profile_terms
+        self.posting_terms = posting_terms
+        self.query_terms = query_terms
+        self.max_candidates = max_candidates
+
+    # -- features ------------------------------------------------------------------------------
+
+    def features(self, session: Session, article: ArticleRow, entities: Sequence[EntityLike],
+                 now: datetime | None = None) -> ArticleFeatures:
+        """TF-IDF vector of the article; also counts its terms into ``term_stats``."""
+        counts: Counter[str] = Counter(tokens(article.text or ""))
+        for t in tokens(clean_headline(article.title or "")):
+            counts[t] += self.title_weight
+        for hit in entities:
+            key = getattr(hit, "key", None)
+            if key:
+                counts["@" + str(key)[:150]] += self.entity_weight * max(1, int(getattr(hit, "mentions", 1) or 1))
+        counts = Counter({t[:160]: c for t, c in counts.items()})
+        df, n_docs = self._document_frequencies(session, sorted(counts))
+        vec = {t: (1.0 + math.log(c)) * (math.log((n_docs + 1) / (df.get(t, 0) + 1)) + 1.0)
+               for t, c in counts.items() if c > 0}
+        vec = _top(vec, self.vector_terms)
+        norm = _norm(vec)
+        vec = {t: w / norm for t, w in vec.items()}
+        arrived = _aware(article.first_seen_at) or _aware(now) or utcnow()
+        when = _aware(article.published_at) or arrived
+        return ArticleFeatures(vec, when, arrived, clean_headline(article.title or ""), outlet_of(article))
+
+    def _document_frequencies(self, session: Session, terms: list[str]) -> tuple[dict[str, int], int]:
+        """Read the document frequencies of ``terms`` (before this article), then count it in."""
+        df: dict[str, int] = {}
+        for i in range(0, len(terms), 500):
+            chunk = terms[i:i + 500]
+            df.update(session.execute(select(TermStatRow.term, TermStatRow.df)
+                                      .where(TermStatRow.term.in_(chunk + [DOC_COUNT_KEY]))).all())
+        n_docs = df.pop(DOC_COUNT_KEY, 0)
+        rows = [{"term": t, "df": 1} for t in [DOC_COUNT_KEY, *terms]]  # sorted: one lock order for all
+        for i in range(0, len(rows), 500):
+            upsert(session, TermStatRow.__table__, rows[i:i + 500], ["term"],
+                   {"df": lambda ex, c: c.df + 1})
+        return df, n_docs
+
+    # -- candidates ----------------------------------------------------------------------------
+
+    def _candidate_ids(self, session: Session, kind: str, vec: dict[str, float], when: datetime,
+                       horizon: timedelta) -> list[int]:
+        keys = list(_top(vec, self.query_terms))
+        if not keys:
+            return []
+        lo = _day(when - horizon)
+        hits = func.count().label("hits")
+        stmt = (
+            select(ClusterPostingRow.cluster_id, hits)
+            .where(ClusterPostingRow.kind == kind, ClusterPostingRow.key.in_(keys),
+                   ClusterPostingRow.last_day >= lo)
+            .group_by(ClusterPostingRow.cluster_id)
+            .order_by(hits.desc(), ClusterPostingRow.cluster_id.desc())
+            .limit(self.max_candidates)
+        )
+        return [cid for cid, _ in session.execute(stmt)]
+
+    def _post(self, session: Session, kind: str, cluster_id: int, profile_vec: dict[str, float],
+              when: datetime) -> None:
+        day = _day(when)
+        rows = [{"kind": kind, "key": t, "cluster_id": cluster_id, "last_day": day}
+                for t in sorted(_top(profile_vec, self.posting_terms))]
+        upsert(session, ClusterPostingRow.__table__, rows, ["kind", "key", "cluster_id"],
+               {"last_day": lambda ex, c: func.max(ex.last_day, c.last_day)
+                if session.get_bind().dialect.name == "sqlite" else func.greatest(ex.last_day, c.last_day)})
+
+    @staticmethod
+    def _gap_days(profile: dict[str, Any], when: datetime) -> float:
+        t0 = datetime.fromisoformat(profile["t0"])
+        t1 = datetime.fromisoformat(profile["t1"])
+        gap = max(timedelta(0), when - t1, t0 - when)
+        return gap.total_seconds() / 86400
+
+    def _score_events(self, session: Session, feats: ArticleFeatures) -> list[_Candidate]:
+        ids = self._candidate_ids(session, "event", feats.vector, feats.when, self.candidate_horizon)
+        if not ids:
+            return []
+        out = []
+        for ev in session.scalars(select(EventRow).where(EventRow.id.in_(ids), EventRow.merged_into.is_(None))):
+            prof = ev.profile or {}
+            if not prof.get("v"):
+                continue
+            out.append(_Candidate(ev, cosine(feats.vector, prof["v"]), self._gap_days(prof, feats.when)))
+        out.sort(key=lambda c: (-c.score, c.row.id))
+        return out
+
+    def _admits(self, cand: _Candidate, threshold: float) -> bool:
+        window = self.event_window.total_seconds() / 86400
+        if cand.gap_days <= window:
+            return cand.score >= threshold
+        return cand.score >= max(threshold, self.far_event_threshold)
+
+    def _same_development(self, a: EventRow, b: EventRow) -> bool:
+        """Two events whose centroids are close (after an article joined one) are one development."""
+        pa, pb = a.profile or {}, b.profile or {}
+        if not pa.get("v") or not pb.get("v"):
+            return False
+        sim = cosine(pa["v"], pb["v"])
+        gap = max(timedelta(0), datetime.fromisoformat(pb["t0"]) - datetime.fromisoformat(pa["t1"]),
+                  datetime.fromisoformat(pa["t0"]) - datetime.fromisoformat(pb["t1"]))
+        if gap <= self.event_window:
+            return sim >= self.merge_threshold
+        return sim >= max(self.merge_threshold, self.far_event_threshold)
+
+    # -- placing -------------------------------------------------------------------------------
+
+    def place(self, session: Session, article: ArticleRow, entities: Sequence[EntityLike] = (),
+              dates: Sequence[DateLike] = (), *, now: datetime | None = None) -> EventRow:
+        """Join ``article`` to an event (opening one, and a story, if none fits); returns the event."""
+        if article.id is None:
+            session.flush()
+        feats = self.features(session, article, entities, now)
+        candidates = self._score_events(session, feats)
+        chosen = next((c for c in candidates if self._admits(c, self.event_threshold)), None)
+        if chosen is None:
+            event = self._open_event(session, article, feats)
+        else:
+            event = session.get(EventRow, chosen.row.id, with_for_update=True, populate_existing=True) or chosen.row
+            self._absorb(session, event, article, feats)
+            for other in candidates:
+                if other.row.id == event.id or other.row.merged_into is not None:
+                    continue
+                if self._same_development(event, other.row):
+                    event = self._merge_events(session, event, other.row, article)
+        article.event_id = event.id
+        session.flush()
+        log.debug("placed article=%s event=%s story=%s", article.id, event.id, event.story_id)
+        return event
+
+    def _open_event(self, session: Session, article: ArticleRow, feats: ArticleFeatures) -> EventRow:
+        event = EventRow(
+            title=feats.title[:1000], occurred_on=feats.when.date(), first_seen_at=feats.arrived,
+            last_updated_at=feats.arrived, article_count=0, outlet_count=0,
+            profile={"v": {}, "n": 0, "t0": feats.when.isoformat(), "t1": feats.when.isoformat(),
+                     "titles": [], "outlets": []},
+        )
+        session.add(event)
+        session.flush()
+        self._absorb(session, event, article, feats)
+        story = self._find_story(session, feats)
+        if story is None:
+            story = StoryRow(title=event.title, status="developing", first_seen_at=feats.arrived,
+                             last_updated_at=feats.arrived, event_count=0,
+                             profile={"v": {}, "n": 0, "t1": feats.when.isoformat()})
+            session.add(story)
+            session.flush()
+        self._attach_story(session, story, event, feats)
+        return event
+
+    def _absorb(self, session: Session, event: EventRow, article: ArticleRow, feats: ArticleFeatures) -> None:
+        prof = dict(event.profile or {})
+        vec = dict(prof.get("v") or {})
+        _add(vec, feats.vector)
+        prof["v"] = _top(vec, self.profile_terms)
+        prof["n"] = int(prof.get("n", 0)) + 1
+        t0, t1 = datetime.fromisoformat(prof["t0"]), datetime.fromisoformat(prof["t1"])
+        prof["t0"], prof["t1"] = min(t0, feats.when).isoformat(), max(t1, feats.when).isoformat()
+        titles = list(prof.get("titles") or [])
+        if feats.title and len(titles) < 30:
+            titles.append(feats.title)
+        prof["titles"] = titles
+        outlets = set(prof.get("outlets") or [])
+        outlets.add(feats.outlet)
+        prof["outlets"] = sorted(outlets)[:500]
+        event.profile = prof
+        event.article_count = (event.article_count or 0) + 1
+        event.outlet_count = len(outlets)
+        event.title = representative_title(titles) or event.title
+        event.occurred_on = datetime.fromisoformat(prof["t0"]).date()
+        event.last_updated_at = max(_aware(event.last_updated_at) or feats.arrived, feats.arrived)
+        self._post(session, "event", event.id, prof["v"], datetime.fromisoformat(prof["t1"]))
+        if event.story_id is not None:
+            story = session.get(StoryRow, event.story_id)
+            if story is not None:
+                self._touch_story(session, story, feats)
+
+    def _find_story(self, session: Session, feats: ArticleFeatures) -> StoryRow | None:
+        ids = self._candidate_ids(session, "story", feats.vector, feats.when, self.story_horizon)
+        if not ids:
+            return None
+        best: tuple[float, int, StoryRow] | None = None
+        for story in session.scalars(select(StoryRow).where(StoryRow.id.in_(ids), StoryRow.merged_into.is_(None))):
+            score = cosine(feats.vector, (story.profile or {}).get("v") or {})
+            if score >= self.story_threshold and (best is None or (score, -story.id) > (best[0], -best[1])):
+                best = (score, story.id, story)
+        return best[2] if best else None
+
+    def _attach_story(self, session: Session, story: StoryRow, event: EventRow, feats: ArticleFeatures) -> None:
+        event.story_id = story.id
+        story.event_count = (story.event_count or 0) + 1
+        self._touch_story(session, story, feats)
+
+    def _touch_story(self, session: Session, story: StoryRow, feats: ArticleFeatures) -> None:
+        prof = dict(story.profile or {})
+        vec = dict(prof.get("v") or {})
+        _add(vec, feats.vector)
+        prof["v"] = _top(vec, self.profile_terms)
+        prof["n"] = int(prof.get("n", 0)) + 1
+        prof["t1"] = max(datetime.fromisoformat(prof.get("t1") or feats.when.isoformat()), feats.when).isoformat()
+        story.profile = prof
+        story.last_updated_at = max(_aware(story.last_updated_at) or feats.arrived, feats.arrived)
+        if story.status != "developing":
+            log.info("story_woken story=%s", story.id)
+            story.status = "developing"
+        story.title = self._story_title(session, story) or story.title
+        self._post(session, "story", story.id, prof["v"], datetime.fromisoformat(prof["t1"]))
+
+    @staticmethod
+    def _story_title(session: Session, story: StoryRow) -> str | None:
+        """The title of the story's largest event (earliest on ties): a real headline."""
+        row = session.execute(
+            select(EventRow.title).where(EventRow.story_id == story.id, EventRow.merged_into.is_(None))
+            .order_by(EventRow.article_count.desc(), EventRow.id).limit(1)
+        ).first()
+        return row[0] if row else None
+
+    # -- merging -------------------------------------------------------------------------------
+
+    def _merge_events(self, session: Session, a: EventRow, b: EventRow, article: ArticleRow) -> EventRow:
+        """Fold the younger event into the older; ids of both stay, the younger points at the older."""
+        keep, gone = (a, b) if a.id < b.id else (b, a)
+        keep = session.get(EventRow, keep.id, with_for_update=True, populate_existing=True) or keep
+        gone = session.get(EventRow, gone.id, with_for_update=True, populate_existing=True) or gone
+        if gone.merged_into is not None or keep.merged_into is not None:
+            return a
+        kp, gp = dict(keep.profile or {}), dict(gone.profile or {})
+        vec = dict(kp.get("v") or {})
+        _add(vec, gp.get("v") or {})
+        kp["v"] = _top(vec, self.profile_terms)
+        kp["n"] = int(kp.get("n", 0)) + int(gp.get("n", 0))
+        kp["t0"] = min(kp["t0"], gp["t0"], key=datetime.fromisoformat)
+        kp["t1"] = max(kp["t1"], gp["t1"], key=datetime.fromisoformat)
+        kp["titles"] = (list(kp.get("titles") or []) + list(gp.get("titles") or []))[:30]
+        outlets = set(kp.get("outlets") or []) | set(gp.get("outlets") or [])
+        kp["outlets"] = sorted(outlets)[:500]
+        keep.profile = kp
+        keep.article_count = (keep.article_count or 0) + (gone.article_count or 0)
+        keep.outlet_count = len(outlets)
+        keep.title = representative_title(kp["titles"]) or keep.title
+        keep.occurred_on = datetime.fromisoformat(kp["t0"]).date()
+        keep.first_seen_at = min(_aware(keep.first_seen_at), _aware(gone.first_seen_at))  # type: ignore[type-var]
+        keep.last_updated_at = max(_aware(keep.last_updated_at), _aware(gone.last_updated_at))  # type: ignore[type-var]
+        gone.merged_into = keep.id
+        gone.article_count = 0
+        session.flush()
+        session.execute(update(ArticleRow).where(ArticleRow.event_id == gone.id).values(event_id=keep.id))
+        session.execute(delete(ClusterPostingRow).where(ClusterPostingRow.kind == "event",
+                                                        ClusterPostingRow.cluster_id == gone.id))
+        self._post(session, "event", keep.id, kp["v"], datetime.fromisoformat(kp["t1"]))
+        session.add(EventMergeRow(kind="event", kept_id=keep.id, merged_id=gone.id, article_id=article.id,
+                                  merged_at=utcnow(), reason="article close to both events"))
+        log.info("events_merged kept=%s merged=%s article=%s", keep.id, gone.id, article.id)
+        if gone.story_id is not None and keep.story_id is not None and gone.story_id != keep.story_id:
+            self._merge_stories(session, keep.story_id, gone.story_id, article)
+        elif keep.story_id is None:
+            keep.story_id = gone.story_id
+        story = session.get(StoryRow, keep.story_id) if keep.story_id else None
+        if story is not None:
+            story.event_count = max(0, (story.event_count or 0) - 1)
+            story.title = self._story_title(session, story) or story.title
+        return keep
+
+    def _merge_stories(self, session: Session, a_id: int, b_id: int, article: ArticleRow) -> None:
+        keep_id, gone_id = min(a_id, b_id), max(a_id, b_id)
+        keep, gone = session.get(StoryRow, keep_id), session.get(StoryRow, gone_id)
+        if keep is None or gone is None:
+            return
+        kp = dict(keep.profile or {})
+        vec = dict(kp.get("v") or {})
+        _add(vec, (gone.profile or {}).get("v") or {})
+        kp["v"] = _top(vec, self.profile_terms)
+        kp["n"] = int(kp.get("n", 0)) + int((gone.profile or {}).get("n", 0))
+        kp["t1"] = max(kp["t1"], (gone.profile or {}).get("t1") or kp["t1"], key=datetime.fromisoformat)
+        keep.profile = kp
+        keep.event_count = (keep.event_count or 0) + (gone.event_count or 0)
+        keep.first_seen_at = min(_aware(keep.first_seen_at), _aware(gone.first_seen_at))  # type: ignore[type-var]
+        keep.last_updated_at = max(_aware(keep.last_updated_at), _aware(gone.last_updated_at))  # type: ignore[type-var]
+        keep.status = "developing" if "developing" in (keep.status, gone.status) else keep.status
+        gone.merged_into = keep.id
+        gone.event_count = 0
+        session.flush()
+        session.execute(update(EventRow).where(EventRow.story_id == gone.id).values(story_id=keep.id))
+        session.execute(delete(ClusterPostingRow).where(ClusterPostingRow.kind == "story",
+                                                        ClusterPostingRow.cluster_id == gone.id))
+        self._post(session, "story", keep.id, kp["v"], datetime.fromisoformat(kp["t1"]))
+        session.add(EventMergeRow(kind="story", kept_id=keep.id, merged_id=gone.id, article_id=article.id,
+                                  merged_at=utcnow(), reason="their events merged"))
+        log.info("stories_merged kept=%s merged=%s article=%s", keep.id, gone.id, article.id)
+
+    # -- copies and dormancy -------------------------------------------------------------------
+
+    def attach_duplicate(self, session: Session, copy: ArticleRow, first_copy_id: int) -> EventRow | None:
+        """Give a syndicated copy its first copy's event and count its outlet (who carried it)."""
+        first = session.get(ArticleRow, first_copy_id)
+        if first is None or first.event_id is None:
+            return None
+        event = session.get(EventRow, first.event_id, with_for_update=True)
+        while event is not None and event.merged_into is not None:
+            event = session.get(EventRow, event.merged_into)
+        if event is None:
+            return None
+        copy.event_id = event.id
+        prof = dict(event.profile or {})
+        outlets = set(prof.get("outlets") or [])
+        outlets.add(outlet_of(copy))
+        prof["outlets"] = sorted(outlets)[:500]
+        event.profile = prof
+        event.outlet_count = len(outlets)
+        return event
+
+    def update_dormancy(self, session: Session, now: datetime) -> int:
+        """Mark developing stories without a new article for the quiet period as dormant."""
+        cutoff = now - self.story_dormant_after
+        result = session.execute(
+            update(StoryRow)
+            .where(StoryRow.status == "developing", StoryRow.merged_into.is_(None),
+                   StoryRow.last_updated_at < cutoff)
+            .values(status="dormant")
+            .execution_options(synchronize_session=False)
+        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            log.info("stories_dormant count=%d cutoff=%s", count, cutoff.isoformat())
+        return count
+
+
+def representative_title(titles: Sequence[str]) -> str | None:
+    """The member headline sharing most words with the others (the earliest on ties)."""
+    titles = [t for t in titles if t]
+    if not titles:
+        return None
+    if len(titles) <= 2:
+        return titles[0]
+    sets = [set(tokens(t)) for t in titles]
+    best, best_score = titles[0], -1.0
+    for i, s in enumerate(sets):
+        score = sum(len(s & o) / (len(s | o) or 1) for j, o in enumerate(sets) if j != i)
+        if score > best_score + 1e-9:
+            best, best_score = titles[i], score
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _resolve_story(session: Session, story_id: int) -> StoryRow | None:
+    story = session.get(StoryRow, story_id)
+    seen = set()
+    while story is not None and story.merged_into is not None and story.id not in seen:
+        seen.add(story.id)
+        story = session.get(StoryRow, story.merged_into)
+    return story
+
+
+def timeline(session: Session, story_id: int) -> StoryTimeline | None:
+    """A story's events in date order, with their titles, counts, typed dates and links."""
+    story = _resolve_story(session, story_id)
+    if story is None:
+        return None
+    events = list(session.scalars(
+        select(EventRow).where(EventRow.story_id == story.id, EventRow.merged_into.is_(None))
+        .order_by(EventRow.occurred_on, EventRow.first_seen_at, EventRow.id)
+    ))
+    out = StoryTimeline(story.id, story.title, story.status, story.first_seen_at, story.last_updated_at)
+    if not events:
+        return out
+    by_event: dict[int, TimelineEvent] = {
+        ev.id: TimelineEvent(ev.id, ev.title, ev.occurred_on, ev.first_seen_at, ev.last_updated_at,
+                             ev.article_count, ev.outlet_count) for ev in events
+    }
+    articles = session.execute(
+        select(ArticleRow.id, ArticleRow.event_id, ArticleRow.url, ArticleRow.canonical_url, ArticleRow.title,
+               ArticleRow.site_name, ArticleRow.published_at, ArticleRow.duplicate_of)
+        .where(ArticleRow.event_id.in_(list(by_event)))
+        .order_by(ArticleRow.published_at, ArticleRow.id)
+    ).all()
+    event_of = {}
+    for a in articles:
+        event_of[a.id] = a.event_id
+        host = (urlsplit(a.canonical_url or a.url).hostname or "").removeprefix("www.")
+        by_event[a.event_id].links.append(
+            TimelineLink(a.id, a.url, a.title, (a.site_name or host), a.published_at))
+    seen: set[tuple[int, date, str]] = set()
+    for d in session.scalars(select(ArticleDateRow).where(ArticleDateRow.article_id.in_(list(event_of)))
+                             .order_by(ArticleDateRow.date, ArticleDateRow.id)):
+        ev_id = event_of[d.article_id]
+        if (ev_id, d.date, d.role) in seen:
+            continue
+        seen.add((ev_id, d.date, d.role))
+        by_event[ev_id].dates.append(TimelineDate(d.date, d.precision, d.role, d.snippet, d.article_id))
+    out.events = list(by_event.values())
+    return out
+
+
+def list_stories(session: Session, *, since: datetime | None = None, status: str | None = None,
+                 limit: int | None = None) -> list[StorySummary]:
+    """Stories updated since ``since`` (newest first), optionally only those with ``status``."""
+    stmt = select(StoryRow).where(StoryRow.merged_into.is_(None))
+    if since is not None:
+        stmt = stmt.where(StoryRow.last_updated_at >= since)
+    if status is not None:
+        stmt = stmt.where(StoryRow.status == status)
+    stmt = stmt.order_by(StoryRow.last_updated_at.desc(), StoryRow.id.desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    stories = list(session.scalars(stmt))
+    if not stories:
+        return []
+    ids = [s.id for s in stories]
+    counts = dict(session.execute(
+        select(EventRow.story_id, func.coalesce(func.sum(EventRow.article_count), 0))
+        .where(EventRow.story_id.in_(ids), EventRow.merged_into.is_(None)).group_by(EventRow.story_id)
+    ).all())
+    latest: dict[int, str] = {}
+    for sid, title in session.execute(
+        select(EventRow.story_id, EventRow.title)
+        .where(EventRow.story_id.in_(ids), EventRow.merged_into.is_(None))
+        .order_by(EventRow.story_id, EventRow.last_updated_at, EventRow.id)
+    ):
+        latest[sid] = title
+    return [StorySummary(s.id, s.title, s.status, s.first_seen_at, s.last_updated_at, s.event_count,
+                         int(counts.get(s.id, 0)), latest.get(s.id)) for s in stories]
+
+
+def iter_event_ids(session: Session, article_ids: Iterable[int]) -> dict[int, int | None]:
+    """Event of each article, following merges (for benchmarks and exports)."""
+    ids = list(article_ids)
+    out: dict[int, int | None] = {}
+    for i in range(0, len(ids), 500):
+        out.update(session.execute(select(ArticleRow.id, ArticleRow.event_id)
+                                   .where(ArticleRow.id.in_(ids[i:i + 500]))).all())
+    return out

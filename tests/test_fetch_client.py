@@ -1,0 +1,363 @@
+"""The fetcher against a misbehaving local web: every failure is clear, bounded, and stops nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import threading
+import time
+import tracemalloc
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from pipeline.config import Settings, Source
+from pipeline.fetch import (
+    BadContentType,
+    ConnectionFailed,
+    Fetcher,
+    HTTPStatusError,
+    Page,
+    RedirectLoop,
+    RobotsDisallowed,
+    SourceResult,
+    SourceState,
+    Timeout,
+    TooLarge,
+    TooManyRedirects,
+    backoff_delay,
+    parse_retry_after,
+)
+from pipeline.fetch.charset import decode_body
+from pipeline.fetch.decompress import BoundedDecoder
+from tests.testweb import LocalWeb, LoggedRequest, Response, gzip_bomb, testweb_fixture  # noqa: F401 - fixture
+
+FAST = Settings(allow_private_networks=True, per_host_delay=0.0, per_host_concurrency=4, connect_timeout=1.0,
+                read_timeout=0.5, total_timeout=2.0, max_retries=0, max_body_size=1_000_000)
+RSS = ('<rss version="2.0"><channel><title>t</title><item><title>a</title><link>https://e.example/a</link>'
+       "</item></channel></rss>")
+
+
+def run(coro_fn: Any, settings: Settings = FAST, **kw: Any) -> Any:
+    async def go() -> Any:
+        async with Fetcher(settings, retry_base=0.01, **kw) as f:
+            return await coro_fn(f)
+
+    return asyncio.run(go())
+
+
+def page(web: LocalWeb, path: str, settings: Settings = FAST, **kw: Any) -> Page:
+    return run(lambda f: f.fetch_page(web.url(path)), settings, **kw)
+
+
+def source(web: LocalWeb, path: str, kind: str = "feed", settings: Settings = FAST, **kw: Any) -> SourceResult:
+    src = Source(key="s", name="s", kind=kind, url=web.url(path), link_selector="a")
+    return run(lambda f: f.fetch_source(src, SourceState()), settings, **kw)
+
+
+def test_user_agent_and_accept_headers(testweb: LocalWeb) -> None:
+    testweb.add("/p", "<p>hi</p>")
+    p = page(testweb, "/p", replace(FAST, user_agent="banwatch-test/9 (+https://x.example/bot)"))
+    assert p.text == "<p>hi</p>" and p.http_status == 200 and p.final_url == testweb.url("/p")
+    req = testweb.requests("/p")[0]
+    assert req.headers["user-agent"] == "banwatch-test/9 (+https://x.example/bot)"
+    assert req.headers["accept"].startswith("text/html") and req.headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_slow_response_times_out(testweb: LocalWeb) -> None:
+    testweb.add_slow("/slow", delay=3.0)
+    with pytest.raises(Timeout, match="read timeout of 0.5s"):
+        page(testweb, "/slow")
+    r = source(testweb, "/slow")
+    assert r.status == "error" and "timeout" in (r.error or "")
+
+
+def test_body_that_never_ends_stops_at_total_timeout_or_size(testweb: LocalWeb) -> None:
+    testweb.add_endless("/endless")
+    with pytest.raises(Timeout, match="total timeout of 0.3s"):
+        page(testweb, "/endless", replace(FAST, total_timeout=0.3, max_body_size=10**9))
+    with pytest.raises(TooLarge, match="while streaming"):
+        page(testweb, "/endless", replace(FAST, total_timeout=30, max_body_size=50_000))
+
+
+def test_trickling_body_is_bounded_by_total_timeout(testweb: LocalWeb) -> None:
+    testweb.add_trickle("/trickle", b"x" * 1000, chunk_interval=0.02)  # each read is quick
+    with pytest.raises(Timeout, match="total timeout"):
+        page(testweb, "/trickle", replace(FAST, total_timeout=0.3))
+
+
+def test_connection_reset_and_truncated_body(testweb: LocalWeb) -> None:
+    testweb.add_reset("/reset")
+    testweb.add_close_early("/short")
+    with pytest.raises(ConnectionFailed, match="connection failed"):
+        page(testweb, "/reset")
+    with pytest.raises(ConnectionFailed):
+        page(testweb, "/short")
+    testweb.clear_log()
+    r = source(testweb, "/reset", settings=replace(FAST, max_retries=2))
+    assert r.status == "error" and len(testweb.requests("/reset")) == 3  # first try + 2 retries
+
+
+def test_redirects_followed_looped_and_limited(testweb: LocalWeb) -> None:
+    testweb.add("/final", "<p>end</p>")
+    testweb.add_redirect("/r1", "/r2", 301)
+    testweb.add_redirect("/r2", testweb.url("/final"), 307)
+    p = page(testweb, "/r1")
+    assert p.text == "<p>end</p>" and p.url == testweb.url("/r1") and p.final_url == testweb.url("/final")
+    testweb.add_redirect_loop("/loop-a", "/loop-b")
+    with pytest.raises(RedirectLoop, match="redirect loop: .*/loop-a -> .*/loop-b -> .*/loop-a"):
+        page(testweb, "/loop-a")
+    for i in range(10):
+        testweb.add_redirect(f"/hop{i}", f"/hop{i + 1}")
+    testweb.add("/hop10", "<p>far</p>")
+    with pytest.raises(TooManyRedirects, match="more than 3 redirects"):
+        page(testweb, "/hop0", replace(FAST, max_redirects=3))
+    assert len(testweb.requests()) - len(testweb.requests("/robots.txt")) == 3 + 2 + 4
+    r = source(testweb, "/loop-a")
+    assert r.status == "error" and "redirect loop" in (r.error or "")
+
+
+def test_429_retry_after_is_honoured(testweb: LocalWeb) -> None:
+    testweb.add_retry_after("/busy", "1", Response(RSS, content_type="application/rss+xml"))
+    r = source(testweb, "/busy", settings=replace(FAST, max_retries=1))
+    assert r.status == "ok" and len(r.candidates) == 1
+    first, second = testweb.requests("/busy")
+    assert second.at - first.at >= 0.95  # waited for Retry-After (a lower bound, never an upper one)
+
+
+def test_retry_after_too_long_gives_up_and_reports_it(testweb: LocalWeb) -> None:
+    testweb.add_retry_after("/later", "3600", Response(RSS), status=503, times=5)
+    r = source(testweb, "/later", settings=replace(FAST, max_retries=3))
+    assert r.status == "error" and r.http_status == 503 and r.retry_after == 3600
+    assert "Retry-After 3600s" in (r.error or "") and len(testweb.requests("/later")) == 1
+    with pytest.raises(HTTPStatusError) as info:
+        page(testweb, "/later")
+    assert info.value.http_status == 503
+
+
+def test_500_then_200_is_retried(testweb: LocalWeb) -> None:
+    testweb.add_flaky("/flaky", Response(RSS, content_type="application/rss+xml"), failures=2)
+    r = source(testweb, "/flaky", settings=replace(FAST, max_retries=2))
+    assert r.status == "ok" and len(testweb.requests("/flaky")) == 3
+    testweb.add_flaky("/flaky2", Response(RSS, content_type="application/rss+xml"), failures=1)
+    r = source(testweb, "/flaky2")  # max_retries=0
+    assert r.status == "error" and r.http_status == 500 and "HTTP 500" in (r.error or "")
+    testweb.add("/gone", "gone", 404)
+    testweb.clear_log()
+    r = source(testweb, "/gone", settings=replace(FAST, max_retries=3))
+    assert r.http_status == 404 and len(testweb.requests("/gone")) == 1  # 4xx is not retried
+
+
+def test_wrong_content_types(testweb: LocalWeb) -> None:
+    testweb.add("/doc.pdf", b"%PDF-1.7 binary", content_type="application/pdf")
+    testweb.add("/disguised", b"%PDF-1.4 pretending", content_type="text/html")
+    testweb.add("/img", b"\x89PNG\r\n\x1a\n....", content_type="image/png")
+    testweb.add("/gz-page", gzip_bomb(1000), content_type="text/html")
+    with pytest.raises(BadContentType, match="unexpected content type 'application/pdf'"):
+        page(testweb, "/doc.pdf")
+    with pytest.raises(BadContentType, match="got a PDF"):
+        page(testweb, "/disguised")
+    with pytest.raises(BadContentType, match="image/png"):
+        page(testweb, "/img")
+    with pytest.raises(BadContentType, match="gzip file"):
+        page(testweb, "/gz-page")
+    r = source(testweb, "/img", kind="html")
+    assert r.status == "error" and "unexpected content type" in (r.error or "")
+
+
+def test_gzip_bomb_stops_at_the_limit(testweb: LocalWeb) -> None:
+    testweb.add_gzip_bomb("/bomb", size=50 * 1024**2)  # 50 MB of zeros in ~50 KB on the wire
+    with pytest.raises(TooLarge, match="after decompression"):
+        page(testweb, "/bomb")
+    testweb.add("/big", b"x" * 2_000_000)
+    with pytest.raises(TooLarge, match="Content-Length 2000000"):
+        page(testweb, "/big")
+    r = source(testweb, "/bomb", kind="html")
+    assert r.status == "error" and "max_body_size" in (r.error or "")
+
+
+def test_bounded_decoder_never_holds_the_expansion() -> None:
+    bomb = gzip_bomb(200 * 1024**2)
+    tracemalloc.start()
+    try:
+        dec = BoundedDecoder("gzip", 1_000_000)
+        with pytest.raises(TooLarge):
+            for i in range(0, len(bomb), 16384):
+                dec.feed(bomb[i:i + 16384])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dec.produced <= 1_000_001 and peak < 8_000_000
+
+
+def test_gzip_and_deflate_encodings_decode(testweb: LocalWeb) -> None:
+    import zlib
+
+    testweb.add_gzipped("/gz", "<p>zipped é</p>")
+    testweb.add("/zlib", zlib.compress(b"<p>deflated</p>"), headers={"Content-Encoding": "deflate"})
+    raw = zlib.compressobj(wbits=-15)
+    testweb.add("/raw", raw.compress(b"<p>raw</p>") + raw.flush(), headers={"Content-Encoding": "deflate"})
+    testweb.add("/br", b"\x0b\x02\x80hi\x03", headers={"Content-Encoding": "br"})
+    assert page(testweb, "/gz").text == "<p>zipped é</p>"
+    assert page(testweb, "/zlib").text == "<p>deflated</p>"
+    assert page(testweb, "/raw").text == "<p>raw</p>"
+    with pytest.raises(Exception, match="unsupported content-encoding 'br'"):
+        page(testweb, "/br")
+
+
+def test_charsets(testweb: LocalWeb) -> None:
+    text = "Zoll auf Hühnerfüße – ça coûte"
+    testweb.add("/header-lies-latin1", text.encode("utf-8"), content_type="text/html; charset=iso-8859-1")
+    testweb.add("/header-lies-utf8", text.encode("cp1252"), content_type="text/html; charset=utf-8")
+    testweb.add("/meta", f'<meta charset="windows-1252"><p>{text}</p>'.encode("cp1252"), content_type="text/html")
+    testweb.add("/bom", codecs.BOM_UTF16_LE + text.encode("utf-16-le"), content_type="text/html; charset=latin-1")
+    ru = "Запрет на продажу оборудования вступает в силу. " * 5
+    testweb.add("/undeclared", ru.encode("cp1251"), content_type="text/html")
+    testweb.add("/bogus", text.encode("utf-8"), content_type="text/html; charset=rot13")
+    assert page(testweb, "/header-lies-latin1").text == text
+    assert page(testweb, "/header-lies-utf8").text == text
+    assert page(testweb, "/meta").text.endswith(f"<p>{text}</p>")
+    p = page(testweb, "/bom")
+    assert (p.text, p.encoding) == (text, "utf-16-le")
+    assert page(testweb, "/undeclared").text == ru
+    assert page(testweb, "/bogus").text == text
+    assert decode_body("Grüße".encode("iso-8859-1"), "text/html; charset=iso-8859-1") == ("Grüße", "cp1252")
+
+
+def test_robots_disallow_is_obeyed_and_cached(testweb: LocalWeb) -> None:
+    testweb.add_robots("User-agent: banwatch\nDisallow: /private/\nCrawl-delay: 0.2\n\nUser-agent: *\nDisallow: /")
+    testweb.add("/private/feed.xml", RSS, content_type="application/rss+xml")
+    testweb.add("/public/feed.xml", RSS, content_type="application/rss+xml")
+
+    async def both(f: Fetcher) -> list[SourceResult]:
+        srcs = [Source(key=k, name=k, kind="feed", url=testweb.url(f"/{k}/feed.xml")) for k in ("private", "public")]
+        out = await asyncio.gather(*(f.fetch_source(s, SourceState()) for s in srcs))
+        out.append(await f.fetch_source(srcs[0], SourceState()))
+        assert f.gate("127.0.0.1").delay == 0.2  # Crawl-delay raised the per-host delay
+        return out
+
+    private, public, again = run(both)
+    assert private.status == again.status == "blocked_by_robots"
+    assert "disallowed by robots.txt" in (private.error or "") and "/private/feed.xml" in (private.error or "")
+    assert public.status == "ok"
+    assert len(testweb.requests("/robots.txt")) == 1  # fetched once, shared by every source
+    assert testweb.requests("/private/feed.xml") == []
+    with pytest.raises(RobotsDisallowed):
+        page(testweb, "/private/feed.xml")
+    assert page(testweb, "/private/feed.xml", replace(FAST, respect_robots=False)).http_status == 200
+
+
+def test_robots_unreachable_means_disallow_and_404_means_allow(testweb: LocalWeb) -> None:
+    testweb.add("/robots.txt", "down", 503, content_type="text/plain", host="down.test")
+    testweb.add("/feed.xml", RSS, content_type="application/rss+xml")
+    src_down = Source(key="d", name="d", kind="feed", url=testweb.url("/feed.xml", host="down.test"))
+    src_up = Source(key="u", name="u", kind="feed", url=testweb.url("/feed.xml", host="up.test"))
+
+    async def go(f: Fetcher) -> list[SourceResult]:
+        return list(await asyncio.gather(f.fetch_source(src_down, SourceState()),
+                                         f.fetch_source(src_up, SourceState())))
+
+    down, up = run(go, resolver=testweb.resolve)
+    assert down.status == "blocked_by_robots" and "robots.txt unreachable" in (down.error or "")
+    assert "HTTP 503" in (down.error or "") and "assuming disallow" in (down.error or "")
+    assert up.status == "ok"  # robots.txt 404 on up.test: no restrictions
+    assert [r.host for r in testweb.requests("/feed.xml")] == ["up.test"]
+
+
+def test_per_host_concurrency_and_delay(testweb: LocalWeb) -> None:
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0}
+
+    def handler(req: LoggedRequest) -> Response:
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        return Response(RSS, content_type="application/rss+xml")
+
+    for i in range(8):
+        testweb.route(f"/f{i}", handler, host="a.test")
+        testweb.route(f"/f{i}", lambda _r: Response(RSS, content_type="application/rss+xml"), host="b.test")
+    srcs = [Source(key=f"{h}{i}", name="x", kind="feed", url=testweb.url(f"/f{i}", host=f"{h}.test"))
+            for i in range(8) for h in ("a", "b")]
+
+    async def go(f: Fetcher) -> list[SourceResult]:
+        return list(await asyncio.gather(*(f.fetch_source(s, SourceState()) for s in srcs)))
+
+    results = run(go, replace(FAST, per_host_concurrency=2, per_host_delay=0.0), resolver=testweb.resolve)
+    assert all(r.status == "ok" for r in results) and state["peak"] == 2
+    testweb.clear_log()
+    run(go, replace(FAST, per_host_concurrency=8, per_host_delay=0.05), resolver=testweb.resolve)
+    for host in ("a.test", "b.test"):
+        starts = [r.at for r in testweb.requests(host=host)]
+        assert len(starts) == 9  # robots.txt + 8 feeds
+        # 9 starts at least 50 ms apart span 400 ms; arrival jitter on the server side gets a margin.
+        assert starts[-1] - starts[0] >= 0.3
+
+
+def test_one_bad_source_does_not_stop_the_others(testweb: LocalWeb) -> None:
+    testweb.add("/good.xml", RSS, content_type="application/rss+xml")
+    testweb.add_slow("/slow", 5.0)
+    testweb.add_endless("/endless")
+    testweb.add_reset("/reset")
+    testweb.add_redirect_loop("/la", "/lb")
+    testweb.add_gzip_bomb("/bomb", 20 * 1024**2)
+    testweb.add("/pdf", b"%PDF-1.5", content_type="application/pdf")
+    testweb.add("/malformed", "<rss><channel><item>", content_type="text/xml")
+    paths = ["/slow", "/endless", "/reset", "/la", "/bomb", "/pdf", "/malformed", "/missing", "/good.xml"]
+    srcs = [Source(key=f"s{i}", name="x", kind="feed", url=testweb.url(p)) for i, p in enumerate(paths)]
+
+    async def go(f: Fetcher) -> list[SourceResult]:
+        return list(await asyncio.gather(*(f.fetch_source(s, SourceState()) for s in srcs)))
+
+    results = run(go, replace(FAST, total_timeout=1.0))
+    assert [r.status for r in results] == ["error"] * 8 + ["ok"]
+    assert all(r.error for r in results[:-1]) and len(results[-1].candidates) == 1
+
+
+def test_retry_after_parsing_and_backoff() -> None:
+    assert parse_retry_after("120") == 120
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert parse_retry_after("soon") is None
+    assert backoff_delay(0, 1800) == backoff_delay(1, 1800) == 1800
+    assert backoff_delay(2, 1800) == 3600 and backoff_delay(3, 1800) == 7200
+    assert backoff_delay(50, 1800) == 86400  # capped: a dead source is still tried daily
+    assert backoff_delay(5, 7 * 86400) == 7 * 86400
+
+
+def test_connection_refused_is_a_clear_error(testweb: LocalWeb) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = Source(key="s", name="s", kind="feed", url=f"http://127.0.0.1:{port}/feed.xml")
+    r = run(lambda f: f.fetch_source(src, SourceState()))
+    assert r.status == "error" and "cannot connect to 127.0.0.1" in (r.error or "")
+
+
+def test_listing_selector_that_matches_nothing_is_reported(testweb: LocalWeb) -> None:
+    testweb.add("/list", "<html><body><div class='new-layout'><a href='/a'>A</a></div></body></html>")
+    src = Source(key="s", name="s", kind="html", url=testweb.url("/list"), link_selector="div.teaser a")
+    r = run(lambda f: f.fetch_source(src, SourceState()))
+    assert r.status == "ok" and r.candidates == [] and "matched no article links" in (r.error or "")
+
+
+def test_injected_transport_is_used() -> None:
+    import httpx
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        return httpx.Response(200, content=RSS.encode(), headers={"Content-Type": "application/rss+xml"})
+
+    src = Source(key="s", name="s", kind="feed", url="http://127.0.0.1:9/feed.xml")
+    r = run(lambda f: f.fetch_source(src, SourceState()), transport=httpx.MockTransport(answer))
+    assert r.status == "ok" and len(r.candidates) == 1
+    assert seen == ["http://127.0.0.1:9/robots.txt", "http://127.0.0.1:9/feed.xml"]

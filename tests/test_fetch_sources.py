@@ -1,0 +1,345 @@
+"""Sources to candidates on the local test web: feeds, sitemaps, listing pages, conditional GET."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.config import Settings, Source
+from pipeline.fetch import Fetcher, SourceResult, SourceState
+from pipeline.fetch.feeds import parse_feed
+from pipeline.fetch.listing import site_of
+from pipeline.fetch.sitemaps import parse_w3c_date
+from tests.testweb import LocalWeb, LoggedRequest, Response, testweb_fixture  # noqa: F401 - fixture
+
+FAST = Settings(allow_private_networks=True, per_host_delay=0.0, per_host_concurrency=4, connect_timeout=1.0,
+                read_timeout=1.0, total_timeout=3.0, max_retries=0, max_body_size=1_000_000)
+
+
+def fetch(web: LocalWeb, kind: str, path: str, state: SourceState | None = None, settings: Settings = FAST,
+          **source: Any) -> SourceResult:
+    src = Source(key="s", name="s", kind=kind, url=web.url(path), **source)
+
+    async def go() -> SourceResult:
+        async with Fetcher(settings) as f:
+            return await f.fetch_source(src, state or SourceState())
+
+    return asyncio.run(go())
+
+
+RSS2 = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>News</title>
+<link>https://example.com/</link>
+<item><title>Older story</title><link>/news/older</link><guid isPermaLink="false">id-1</guid>
+ <pubDate>Mon, 01 Jan 2024 10:00:00 GMT</pubDate><description>First &amp; old</description>
+ <author>desk@example.com (Jo Smith)</author></item>
+<item><title>Newer story</title><link>https://example.com/news/newer</link>
+ <pubDate>Tue, 02 Jan 2024 09:30:00 +0100</pubDate><dc:creator>Ann Lee</dc:creator></item>
+<item><title>No link at all</title><description>dropped</description></item>
+</channel></rss>"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom news</title><id>urn:x</id>
+<updated>2024-03-01T00:00:00Z</updated>
+<entry><title>Atom one</title><id>urn:uuid:1</id><link rel="alternate" href="https://example.org/a/1"/>
+ <link rel="enclosure" href="https://example.org/a/1.mp3" type="audio/mpeg"/>
+ <published>2024-03-01T08:00:00+02:00</published><updated>2024-03-02T08:00:00Z</updated>
+ <author><name>Kim</name></author><summary>Sum one</summary></entry>
+</feed>"""
+
+RDF = """<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://example.net/"><title>RDF</title><link>https://example.net/</link></channel>
+<item rdf:about="https://example.net/r/1"><title>RDF one</title><link>https://example.net/r/1</link>
+ <dc:date>2024-02-01T12:00:00Z</dc:date><dc:creator>Lee</dc:creator></item>
+</rdf:RDF>"""
+
+RSS091 = """<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title><link>https://old.example/</link>
+<description>d</description><language>en</language>
+<item><title>Ninety-one</title><link>https://old.example/91</link><description>x</description></item>
+</channel></rss>"""
+
+JSONFEED = {
+    "version": "https://jsonfeed.org/version/1.1", "title": "JF", "home_page_url": "https://jf.example/",
+    "authors": [{"name": "Feed Author"}],
+    "items": [
+        {"id": "1", "url": "/posts/1", "title": "JSON one", "summary": "s1",
+         "date_published": "2024-04-01T10:00:00Z", "date_modified": "2024-04-02T10:00:00+02:00"},
+        {"id": "2", "external_url": "https://other.example/2", "content_text": "body two",
+         "authors": [{"name": "Item Author"}]},
+        {"id": "3", "title": "no url"},
+    ],
+}
+JSONFEED_10 = {"version": "https://jsonfeed.org/version/1", "title": "JF1",
+               "items": [{"id": "a", "url": "https://jf.example/a", "author": {"name": "Old Style"},
+                          "date_published": "2023-12-31T23:00:00-01:00"}]}
+
+
+def test_rss2_items_become_candidates_newest_first(testweb: LocalWeb) -> None:
+    testweb.add("/feed.xml", RSS2, content_type="application/rss+xml")
+    r = fetch(testweb, "feed", "/feed.xml")
+    assert r.status == "ok" and r.http_status == 200 and r.error is None
+    assert r.items_seen == 2  # the item without a link is not a candidate
+    newer, older = r.candidates
+    assert newer.url == "https://example.com/news/newer"
+    assert newer.published_at == datetime(2024, 1, 2, 8, 30, tzinfo=UTC)
+    assert newer.authors == ["Ann Lee"]
+    assert older.url == testweb.url("/news/older")  # relative link resolved against the feed URL
+    assert older.title == "Older story" and older.summary == "First & old"
+    assert older.authors == ["Jo Smith"]
+    assert older.guid and older.guid.endswith("id-1")
+    assert r.body_hash and r.bytes > 0
+
+
+def test_atom_rdf_and_rss091(testweb: LocalWeb) -> None:
+    testweb.add("/atom", ATOM, content_type="application/atom+xml")
+    testweb.add("/rdf", RDF, content_type="application/rdf+xml")
+    testweb.add("/rss091", RSS091, content_type="text/xml")
+    atom = fetch(testweb, "feed", "/atom").candidates
+    assert [c.url for c in atom] == ["https://example.org/a/1"]
+    assert atom[0].published_at == datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
+    assert atom[0].updated_at == datetime(2024, 3, 2, 8, 0, tzinfo=UTC)
+    assert atom[0].authors == ["Kim"] and atom[0].guid == "urn:uuid:1" and atom[0].summary == "Sum one"
+    rdf = fetch(testweb, "feed", "/rdf").candidates
+    assert rdf[0].url == "https://example.net/r/1" and rdf[0].title == "RDF one"
+    assert rdf[0].updated_at == datetime(2024, 2, 1, 12, 0, tzinfo=UTC)  # dc:date and rdf[0].authors == ["Lee"]
+    old = fetch(testweb, "feed", "/rss091").candidates
+    assert [(c.url, c.title) for c in old] == [("https://old.example/91", "Ninety-one")]
+
+
+def test_json_feed_11_and_10(testweb: LocalWeb) -> None:
+    testweb.add("/feed.json", json.dumps(JSONFEED), content_type="application/feed+json")
+    testweb.add("/feed10.json", json.dumps(JSONFEED_10), content_type="application/json")
+    r = fetch(testweb, "feed", "/feed.json")
+    assert r.status == "ok"
+    by_url = {c.url: c for c in r.candidates}
+    assert set(by_url) == {"https://jf.example/posts/1", "https://other.example/2"}
+    one = by_url["https://jf.example/posts/1"]
+    assert one.title == "JSON one" and one.guid == "1" and one.authors == ["Feed Author"]
+    assert one.published_at == datetime(2024, 4, 1, 10, 0, tzinfo=UTC)
+    assert one.updated_at == datetime(2024, 4, 2, 8, 0, tzinfo=UTC)
+    assert by_url["https://other.example/2"].authors == ["Item Author"]
+    old = fetch(testweb, "feed", "/feed10.json").candidates
+    assert old[0].authors == ["Old Style"] and old[0].published_at == datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
+
+
+def test_malformed_feeds(testweb: LocalWeb) -> None:
+    testweb.add("/garbage", "<rss><channel><item><title>broken", content_type="application/rss+xml")
+    testweb.add("/notjson", '{"version": "https://jsonfeed.org/version/1.1", "items": [', content_type="application/json")
+    testweb.add("/html", "<html><body><p>just a page</p></body></html>", content_type="text/html")
+    # Unescaped "&" makes this invalid XML, but feedparser's lenient mode still reads the item.
+    testweb.add("/lenient", RSS2.replace("First &amp; old", "First & old"), content_type="application/rss+xml")
+    bad = fetch(testweb, "feed", "/garbage")
+    assert bad.status == "error" and "malformed feed" in (bad.error or "")
+    assert bad.body_hash is None  # so the next fetch parses again
+    assert fetch(testweb, "feed", "/notjson").error.startswith("malformed JSON feed")
+    assert "text/html is not an XML media type" in (fetch(testweb, "feed", "/html").error or "")
+    testweb.add("/empty", '<rss version="2.0"><channel><title>quiet</title></channel></rss>', content_type="text/xml")
+    empty = fetch(testweb, "feed", "/empty")
+    assert empty.status == "ok" and empty.candidates == []
+    lenient = fetch(testweb, "feed", "/lenient")
+    assert lenient.status == "ok" and len(lenient.candidates) == 2
+
+
+def test_feed_body_is_never_treated_as_a_path() -> None:
+    # feedparser opens str/bytes arguments that look like file names; we must pass a stream.
+    try:
+        parse_feed(b"/etc/hostname", "https://x.example/feed")
+    except Exception as exc:  # noqa: BLE001
+        assert "feed" in str(exc)
+    else:
+        raise AssertionError("a file path in the body must not parse as a feed")
+
+
+def test_conditional_get_304_and_unchanged_body(testweb: LocalWeb) -> None:
+    def handler(req: LoggedRequest) -> Response:
+        if req.headers.get("if-none-match") == '"v1"':
+            return Response(b"", 304, None, {"ETag": '"v1"'})
+        return Response(RSS2, content_type="application/rss+xml",
+                        headers={"ETag": '"v1"', "Last-Modified": "Mon, 01 Jan 2024 10:00:00 GMT"})
+
+    testweb.route("/cond.xml", handler)
+    first = fetch(testweb, "feed", "/cond.xml")
+    assert first.status == "ok" and first.etag == '"v1"'
+    assert first.last_modified == "Mon, 01 Jan 2024 10:00:00 GMT"
+    state = SourceState(first.etag, first.last_modified, first.body_hash)
+    second = fetch(testweb, "feed", "/cond.xml", state)
+    sent = testweb.requests("/cond.xml")[-1].headers
+    assert sent["if-none-match"] == '"v1"' and sent["if-modified-since"] == "Mon, 01 Jan 2024 10:00:00 GMT"
+    assert second.status == "not_modified" and second.http_status == 304 and second.candidates == []
+    assert (second.etag, second.last_modified, second.body_hash) == (first.etag, first.last_modified,
+                                                                     first.body_hash)
+
+    # A server that sends fresh validators for the same body: the body hash catches it, no parsing.
+    counter = iter(range(100))
+    testweb.route("/newetag.xml", lambda _r: Response(RSS2, content_type="application/rss+xml",
+                                                      headers={"ETag": f'"e{next(counter)}"'}))
+    a = fetch(testweb, "feed", "/newetag.xml")
+    b = fetch(testweb, "feed", "/newetag.xml", SourceState(a.etag, None, a.body_hash))
+    assert b.status == "unchanged" and b.candidates == [] and b.etag == '"e1"' and b.body_hash == a.body_hash
+
+
+URLSET = """<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
+<url><loc>https://site.example/a</loc><lastmod>2024-05-01</lastmod>
+ <image:image><image:loc>https://site.example/a.jpg</image:loc></image:image></url>
+<url><loc>https://site.example/b</loc><lastmod>2024-05-03T10:00:00+02:00</lastmod></url>
+<url><loc>https://site.example/c?x=1&amp;y=2</loc></url>
+</urlset>"""
+
+NEWS = """<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>https://news.example/n1</loc><news:news><news:publication><news:name>N</news:name>
+ <news:language>en</news:language></news:publication><news:publication_date>2024-06-01T09:00:00Z</news:publication_date>
+ <news:title>Ban takes effect</news:title></news:news></url>
+<url><loc>https://news.example/n2</loc><news:news><news:publication_date>2024-06-02</news:publication_date>
+ <news:title>Second</news:title></news:news></url>
+</urlset>"""
+
+
+def _index(web: LocalWeb, children: list[tuple[str, str | None]]) -> str:
+    parts = [f"<sitemap><loc>{web.url(p)}</loc>" + (f"<lastmod>{m}</lastmod>" if m else "") + "</sitemap>"
+             for p, m in children]
+    return ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(parts) + "</sitemapindex>")
+
+
+def test_sitemap_urlset_and_news(testweb: LocalWeb) -> None:
+    testweb.add("/sitemap.xml", URLSET, content_type="application/xml")
+    testweb.add("/news.xml", NEWS, content_type="text/xml")
+    r = fetch(testweb, "sitemap", "/sitemap.xml")
+    assert r.status == "ok"
+    assert [c.url for c in r.candidates] == ["https://site.example/b", "https://site.example/a",
+                                             "https://site.example/c?x=1&y=2"]  # newest first, undated last
+    assert r.candidates[0].updated_at == datetime(2024, 5, 3, 8, 0, tzinfo=UTC)
+    news = fetch(testweb, "sitemap", "/news.xml").candidates
+    assert [(c.url, c.title) for c in news] == [("https://news.example/n2", "Second"),
+                                                ("https://news.example/n1", "Ban takes effect")]
+    assert news[1].published_at == datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def test_sitemap_index_follows_newest_children_bounded(testweb: LocalWeb) -> None:
+    for i in range(8):
+        testweb.add(f"/sm-{i}.xml", URLSET.replace("site.example/", f"site.example/{i}/"), content_type="text/xml")
+    testweb.add("/index.xml", _index(testweb, [(f"/sm-{i}.xml", f"2024-01-0{i + 1}") for i in range(8)]),
+                content_type="application/xml")
+    src = Source(key="s", name="s", kind="sitemap", url=testweb.url("/index.xml"))
+
+    async def go() -> SourceResult:
+        async with Fetcher(FAST, max_child_sitemaps=3) as f:
+            return await f.fetch_source(src, SourceState())
+
+    r = asyncio.run(go())
+    assert r.status == "ok" and r.error is None
+    fetched = {req.path for req in testweb.requests() if req.path.startswith("/sm-")}
+    assert fetched == {"/sm-7.xml", "/sm-6.xml", "/sm-5.xml"}  # the three newest by lastmod
+    assert len(r.candidates) == 9 and r.bytes > len(URLSET) * 3
+
+
+def test_sitemap_gzip_file_and_gzip_encoding(testweb: LocalWeb) -> None:
+    testweb.add("/sitemap.xml.gz", gzip.compress(URLSET.encode()), content_type="application/x-gzip")
+    testweb.add_gzipped("/enc.xml", NEWS, content_type="application/xml")
+    assert len(fetch(testweb, "sitemap", "/sitemap.xml.gz").candidates) == 3
+    r = fetch(testweb, "sitemap", "/enc.xml")
+    assert len(r.candidates) == 2
+    assert testweb.requests("/enc.xml")[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_sitemap_index_with_failing_child_and_malformed_sitemaps(testweb: LocalWeb) -> None:
+    testweb.add("/ok.xml", URLSET, content_type="text/xml")
+    testweb.add("/broken.xml", "<urlset><url><loc>https://x.example/1</loc></url><url><loc>", content_type="text/xml")
+    testweb.add("/junk.xml", "<<<<not xml", content_type="text/xml")
+    testweb.add("/index.xml", _index(testweb, [("/ok.xml", None), ("/missing.xml", None)]), content_type="text/xml")
+    r = fetch(testweb, "sitemap", "/index.xml")
+    assert r.status == "ok" and len(r.candidates) == 3
+    assert r.error and "1 of 2 child sitemaps failed" in r.error and "404" in r.error
+    salvaged = fetch(testweb, "sitemap", "/broken.xml")
+    assert salvaged.status == "ok" and [c.url for c in salvaged.candidates] == ["https://x.example/1"]
+    junk = fetch(testweb, "sitemap", "/junk.xml")
+    assert junk.status == "error" and "malformed sitemap XML" in (junk.error or "")
+    testweb.add("/index2.xml", _index(testweb, [("/junk.xml", None)]), content_type="text/xml")
+    assert "all 1 child sitemaps failed" in (fetch(testweb, "sitemap", "/index2.xml").error or "")
+
+
+def test_w3c_dates() -> None:
+    assert parse_w3c_date("2024-05") == datetime(2024, 5, 1, tzinfo=UTC)
+    assert parse_w3c_date("2024-05-01T10:00:00.123-0500") == datetime(2024, 5, 1, 15, 0, 0, 123000, tzinfo=UTC)
+    assert parse_w3c_date("yesterday") is None
+
+
+LISTING = """<html><head><base href="/section/"></head><body>
+<nav><a href="/about">About</a></nav>
+<div class="teaser"><h2><a href="story-1.html">  Story
+ one </a></h2></div>
+<div class="teaser"><h2><a href="https://www.site.example:{port}/section/story-2.html#comments">Story two</a></h2></div>
+<div class="teaser"><h2><a href="https://ads.other.example/click">Sponsored</a></h2></div>
+<div class="teaser"><h2><a href="story-1.html">Story one again</a></h2></div>
+<div class="teaser"><h2><a href="javascript:void(0)">JS</a></h2></div>
+<div class="teaser"><span>no link</span></div>
+</body></html>"""
+
+
+def test_html_listing_selector_relative_links_same_site(testweb: LocalWeb) -> None:
+    testweb.add("/list", LISTING.format(port=testweb.port), host="news.site.example")
+    src = Source(key="s", name="s", kind="html", url=testweb.url("/list", host="news.site.example"),
+                 link_selector="div.teaser")
+
+    async def go() -> SourceResult:
+        async with Fetcher(FAST, resolver=testweb.resolve) as f:
+            return await f.fetch_source(src, SourceState())
+
+    r = asyncio.run(go())
+    assert r.status == "ok", r.error
+    assert [(c.url, c.title) for c in r.candidates] == [
+        (f"http://news.site.example:{testweb.port}/section/story-1.html", "Story one"),
+        (f"https://www.site.example:{testweb.port}/section/story-2.html", "Story two"),
+    ]
+
+
+def test_site_of() -> None:
+    assert site_of("news.bbc.co.uk") == "bbc.co.uk"
+    assert site_of("www.example.com") == site_of("example.com") == "example.com"
+    assert site_of("ads.other.example") != site_of("news.site.example")
+
+
+def test_candidates_capped_newest_first(testweb: LocalWeb) -> None:
+    items = "".join(f"<item><title>t{i}</title><link>https://e.example/{i}</link>"
+                    f"<pubDate>Mon, {i + 1:02d} Jan 2024 10:00:00 GMT</pubDate></item>" for i in range(20))
+    testweb.add("/many.xml", f'<rss version="2.0"><channel><title>x</title>{items}</channel></rss>',
+                content_type="application/rss+xml")
+    r = fetch(testweb, "feed", "/many.xml", max_articles=3)
+    assert r.items_seen == 20 and [c.url for c in r.candidates] == [f"https://e.example/{i}" for i in (19, 18, 17)]
+    r = fetch(testweb, "feed", "/many.xml", settings=replace(FAST, max_articles_per_source=5))
+    assert len(r.candidates) == 5
+
+
+RICH_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel><title>Rich</title><link>https://rich.example/</link>
+<item><title>Ban on &lt;b&gt;routers&lt;/b&gt; &amp; modems</title><link>https://rich.example/1</link>
+ <guid isPermaLink="true">https://rich.example/1</guid><pubDate>Wed, 05 Jun 2024 14:03:00 -0400</pubDate>
+ <description><![CDATA[<p>The <a href="/x">agency</a> said <script>alert(1)</script>on Tuesday&nbsp;it will act.</p>]]></description>
+ <dc:creator>Ann Lee</dc:creator><dc:creator>Bo Chen</dc:creator></item>
+<item><title>Guid only</title><guid>https://rich.example/2</guid><pubDate>2024-06-04T10:00:00Z</pubDate>
+ <content:encoded><![CDATA[<div>Full   text</div>]]></content:encoded></item>
+</channel></rss>"""
+
+
+def test_fast_feed_path_agrees_with_feedparser() -> None:
+    def view(cands: list) -> list[tuple]:
+        return [(c.url, c.title, c.summary, c.published_at, c.updated_at, c.authors,
+                 c.guid if c.guid and c.guid.startswith("http") else None) for c in cands]
+
+    for doc in (RSS2, ATOM, RSS091, RICH_RSS):
+        fast, slow = parse_feed(doc.encode(), "https://base.example/feed", fast=True), \
+            parse_feed(doc.encode(), "https://base.example/feed", fast=False)
+        assert view(fast) == view(slow), doc[:80]
+    rich = parse_feed(RICH_RSS.encode(), "https://rich.example/feed")
+    assert rich[0].title == "Ban on routers & modems"
+    assert rich[0].summary == "The agency said on Tuesday it will act."
+    assert rich[1].url == "https://rich.example/2" and rich[1].summary == "Full text"
