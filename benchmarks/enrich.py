@@ -1,6 +1,7 @@
 """Benchmark of the enrichment stage on a hand-labelled JSONL file.
 
 Usage: python benchmarks/enrich.py benchmarks/data/enrich_dev.jsonl [--split dev|holdout|all] [--errors]
+       [--negatives /work/shared/datasets/news-events/articles.jsonl]
 
 Each line: id, split ("dev" or "holdout"), title, text, published (YYYY-MM-DD), relevant (bool),
 entities (gold gazetteer keys), discovered (names of organisations/people not in the gazetteer; an
@@ -99,7 +100,7 @@ def evaluate(articles: list[dict], enricher: Enricher, show_errors: bool) -> dic
     return res
 
 
-def timing(articles: list[dict], enricher: Enricher) -> tuple[float, float]:
+def timing(articles: list[dict], enricher: Enricher) -> tuple[float, float, float]:
     per = []
     for a in articles:
         pub = dt.datetime.fromisoformat(a["published"])
@@ -113,19 +114,24 @@ def timing(articles: list[dict], enricher: Enricher) -> tuple[float, float]:
         words += articles[i % len(articles)]["text"].split()
         i += 1
     big = " ".join(words[:1000])
-    runs = []
-    for _ in range(200):
-        t0 = time.perf_counter()
+    wall, cpu = [], []
+    for _ in range(300):
+        t0, c0 = time.perf_counter(), time.thread_time()
         enricher.enrich("A headline", big, dt.datetime(2025, 1, 1))
-        runs.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(per), statistics.median(runs)
+        cpu.append((time.thread_time() - c0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(per), statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("path", type=Path)
-    ap.add_argument("--split", default="both", choices=["dev", "holdout", "all", "both"])
-    ap.add_argument("--errors", action="store_true", help="print per-article differences")
+    ap.add_argument("--split", default="both",
+                    help="dev | holdout | all | both (dev, holdout and all) | any other split name in the file")
+    ap.add_argument("--errors", action="store_true", help="print per-article differences (dev split only)")
+    ap.add_argument("--errors-split", default="dev", help="the split whose differences --errors prints")
+    ap.add_argument("--negatives", type=Path, help="JSONL of off-topic articles (title, text), e.g. the "
+                    "news-events dataset: reports how many are wrongly judged relevant")
     args = ap.parse_args()
     articles = [json.loads(line) for line in args.path.read_text(encoding="utf-8").splitlines() if line.strip()]
     t0 = time.perf_counter()
@@ -136,14 +142,18 @@ def main() -> None:
         subset = [a for a in articles if split == "all" or a.get("split", "dev") == split]
         if not subset:
             continue
-        res = evaluate(subset, enricher, args.errors and split != "all")
+        res = evaluate(subset, enricher, args.errors and split == args.errors_split)
         print(f"== split={split} articles={len(subset)} relevant={sum(a['relevant'] for a in subset)}")
         for k, v in res.items():
             print(f"{k:<11} {v.fmt()}")
-    med, big = timing(articles, enricher)
+    if args.negatives:
+        negs = [json.loads(line) for line in args.negatives.read_text(encoding="utf-8").splitlines() if line.strip()]
+        flagged = [n for n in negs if enricher.enrich(n.get("title"), n.get("text", ""), None).is_relevant]
+        print(f"off-topic collection {args.negatives.name}: {len(flagged)} of {len(negs)} judged relevant")
+    med, big_wall, big_cpu = timing(articles, enricher)
     print(f"enricher build: {build_ms:.1f} ms")
-    print(f"ms/article (median over {len(articles)}): {med:.3f}")
-    print(f"1,000-word article (median of 200 runs): {big:.3f} ms")
+    print(f"ms/article (median over {len(articles)}, wall): {med:.3f}")
+    print(f"1,000-word article, median of 300 runs: {big_wall:.3f} ms wall, {big_cpu:.3f} ms CPU (bar < 2 ms)")
 
 
 if __name__ == "__main__":

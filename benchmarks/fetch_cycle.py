@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import gc
 import multiprocessing as mp
+import os
 import resource
 import sys
 import time
@@ -56,6 +57,8 @@ def serve(port_out: mp.connection.Connection, latency: float, items: int) -> Non
     port_out.send(web.port)
     port_out.recv()  # block until the parent says stop
     web.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    port_out.send(usage.ru_utime + usage.ru_stime)
 
 
 def host_bound(k: int, c: int, d: float, latency: float) -> float:
@@ -115,6 +118,7 @@ def main() -> None:
         cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
     finally:
         parent.send("stop")
+        server_cpu = parent.recv() if parent.poll(10) else float("nan")
         server.join(5)
 
     per_host = [args.feeds // args.hosts + (1 if h < args.feeds % args.hosts else 0) for h in range(args.hosts)]
@@ -132,7 +136,8 @@ def main() -> None:
     print(f"  cycle time: {elapsed:.2f} s")
     print(f"  politeness lower bound: {bound:.2f} s")
     print(f"  ratio: {ratio:.3f}  (bar <= 1.2: {'PASS' if ratio <= 1.2 else 'FAIL'})")
-    print(f"  fetcher CPU: {cpu:.2f} s ({cpu / n * 1000:.2f} ms per feed; the test server runs in another process)")
+    print(f"  CPU: fetcher {cpu:.2f} s ({cpu / n * 1000:.2f} ms per feed), test server (other process) "
+          f"{server_cpu:.2f} s, on {os.cpu_count()} cores")
     print(f"  peak RSS: {rss_after / 1024:.1f} MiB (before the cycle {rss_before / 1024:.1f} MiB)")
     if traced_peak is not None:
         print(f"  tracemalloc peak: {traced_peak / 1024**2:.1f} MiB")

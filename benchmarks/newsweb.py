@@ -26,6 +26,7 @@ import os
 import random
 import re
 import threading
+import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -159,6 +160,29 @@ _WORDS = ("analysts investors market quarter growth officials company network cu
           "vendors schools hospitals cities councils budget costs prices revenue profit shares investors "
           "consumers users app platform cloud storage cameras drones vehicles batteries solar panels routers "
           "modems towers cables satellites ports cranes scanners").split()
+_GLUE = ["the", "of", "and", "to", "in", "for", "with", "on", "that", "as", "by", "from", "after", "while"]
+
+
+def _zipf_vocab(size: int = 6000) -> tuple[list[str], list[float]]:
+    rng = random.Random(12345)
+    syll = "ba be bi bo ca co da de di do fa fe ga go ha he la le li lo ma me mi mo na ne ni no pa pe " \
+           "po ra re ri ro sa se si so ta te ti to va ve vi wa we za ze an en in on ar er or al el il st".split()
+    words = list(dict.fromkeys(_WORDS + ["".join(rng.choice(syll) for _ in range(rng.randint(2, 4)))
+                                         for _ in range(size)]))
+    cum, total = [], 0.0
+    for rank in range(1, len(words) + 1):
+        total += 1.0 / rank
+        cum.append(total)
+    return words, cum
+
+
+_VOCAB, _VOCAB_CUM = _zipf_vocab()
+
+
+def _word(rng: random.Random) -> str:
+    return rng.choices(_VOCAB, cum_weights=_VOCAB_CUM)[0]
+
+
 _FILLER = [
     "The {w1} said the {w2} would be reviewed again next {w3}.",
     "Several {w1} told reporters that {n} {w2} had already been affected.",
@@ -204,6 +228,13 @@ def gazetteer_names() -> dict[str, list[str]]:
     return out
 
 
+_SYLLABLES = "ka lo ven dra mi sor tel an ber qui zo ru pa nesh tor vil ma gre dun hal sia ro".split()
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+
 def _fmt_day(d: datetime) -> str:
     return f"{d:%B} {d.day}, {d.year}"
 
@@ -234,6 +265,9 @@ class NewsWebSpec:
     other_share: float = 0.4  # unrelated news
     feed_items: int = 100  # newest items in each site's feed
     paragraphs: tuple[int, int] = (5, 12)
+    one_host: bool = False  # all sites on 127.0.0.1 under /s<N>/ (for processes without a custom resolver)
+    slow_every: int = 0  # every k-th article page answers after slow_delay seconds
+    slow_delay: float = 0.0
 
 
 class ArticleGen:
@@ -247,9 +281,13 @@ class ArticleGen:
         return random.Random(f"{self.spec.seed}:" + ":".join(map(str, key)))
 
     def _fill(self, rng: random.Random, tpl: str, day: datetime) -> str:
-        w = rng.sample(_WORDS, 3)
-        return tpl.format(w1=w[0], w2=w[1], w3=w[2], n=rng.randint(2, 90), n2=rng.randint(100, 9000),
+        w = [_word(rng) for _ in range(3)]
+        sent = tpl.format(w1=w[0], w2=w[1], w3=w[2], n=rng.randint(2, 90), n2=rng.randint(100, 9000),
                           day=f"{day:%A}")
+        # a clause of Zipf-distributed content words, so that articles share words like real ones do
+        # (a few very often, most rarely) instead of repeating one small vocabulary
+        extra = " ".join(_word(rng) if i % 2 else rng.choice(_GLUE) for i in range(rng.randint(4, 10)))
+        return f"{sent[:-1]}, {extra}."
 
     def kind_of(self, n: int) -> str:
         r = self._rng("kind", n).random()
@@ -285,6 +323,10 @@ class ArticleGen:
         actor = drng.choice(self.names["actor"])
         verb, noun, lede = drng.choice(_ACTIONS)
         thing, scope = drng.choice(_THINGS), drng.choice(_SCOPES)
+        # names of this development only (a place, an official, a programme): real events differ in
+        # such details, and they are what tells two developments about one company apart
+        place, official, programme = (_name(drng) for _ in range(3))
+        scope = f"{scope} in {place}"
         effective = published + timedelta(days=drng.randint(10, 200))
         deadline = effective + timedelta(days=drng.randint(30, 300))
         facts = [
@@ -294,16 +336,21 @@ class ArticleGen:
             f"{company} said it would challenge the decision and denied that its {thing} pose a security risk.",
             f"The {noun} follows months of review by {actor} and lawmakers who warned about foreign adversary "
             f"access to {scope}.",
+            f"Deputy director {official} of {place} said the {programme} programme would pay to replace the "
+            f"{thing}.",
+            f"Officials in {place} said {company} {thing} were banned because of the national security risk.",
+            f"{actor} said the restrictions on {company} would also cover new contracts in {place}.",
         ]
         rng.shuffle(facts)
         paras = []
         for i in range(n_par):
-            sents = [self._fill(rng, rng.choice(_FILLER), published) for _ in range(rng.randint(2, 4))]
+            sents = [self._fill(rng, rng.choice(_FILLER), published) for _ in range(rng.randint(1, 2))]
             if i < len(facts):
                 sents.insert(rng.randrange(len(sents) + 1), facts[i])
             paras.append(" ".join(sents))
-        title = rng.choice([f"{actor} {verb} {company} {thing}", f"{company} {thing} {verb} by {actor}",
-                            f"{company} faces {noun} over national security fears"])
+        title = rng.choice([f"{actor} {verb} {company} {thing} in {place}",
+                            f"{company} {thing} {verb} by {actor} in {place}",
+                            f"{company} faces {noun} in {place} over national security fears"])
         title = title[0].upper() + title[1:]
         return Article(n, site, self._path(site, n, published), title, paras, published, "development", dev)
 
@@ -347,8 +394,20 @@ class NewsWeb:
         limit = self.visible()
         return [n for n in self._site_articles.get(site, []) if n < limit]
 
+    def base(self, site: int, port: int) -> str:
+        if self.spec.one_host:
+            return f"http://127.0.0.1:{port}/s{site}"
+        return f"http://{self.host(site)}:{port}"
+
+    def feed_url(self, site: int, port: int) -> str:
+        return f"{self.base(site, port)}/feed.xml"
+
+    def article_url(self, n: int, port: int) -> str:
+        a = self.gen.article(n)
+        return f"{self.base(a.site, port)}{a.path}"
+
     def feed(self, site: int, port: int) -> str:
-        base = f"http://{self.host(site)}:{port}"
+        base = self.base(site, port)
         items = []
         for n in reversed(self.site_articles(site)[-self.spec.feed_items:]):
             a = self.gen.article(n)
@@ -362,7 +421,7 @@ class NewsWeb:
         a = self.gen.article(n)
         tpl = self.templates.templates[(n * 7919 + a.site) % len(self.templates.templates)]
         iso = a.published.isoformat()
-        url = f"http://{self.host(a.site)}:{port}{a.path}"
+        url = f"{self.base(a.site, port)}{a.path}"
         ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
                          "datePublished": iso, "mainEntityOfPage": url})
         head = (f'<meta property="og:type" content="article"><meta property="og:title" content="{escape(a.title)}">'
@@ -370,10 +429,23 @@ class NewsWeb:
                 f'<script type="application/ld+json">{ld}</script>')
         return tpl.render(a.title, a.paragraphs, head)
 
+    def delay(self, path: str) -> float:
+        pm = re.search(r"/story-(\d+)\.html$", path)
+        if pm and self.spec.slow_every and int(pm.group(1)) % self.spec.slow_every == 0:
+            return self.spec.slow_delay
+        return 0.0
+
     def respond(self, host: str, path: str, port: int) -> tuple[int, str, str]:
-        m = re.fullmatch(rf"s(\d+)\.{re.escape(DOMAIN)}", host)
-        if m is None:
-            return 404, "text/plain", "unknown host"
+        if self.spec.one_host:
+            m = re.match(r"/s(\d+)(/.*)$", path)
+            if m is None:
+                return (200, "text/plain", "User-agent: *\nAllow: /\n") if path == "/robots.txt" else (
+                    404, "text/plain", "not found")
+            path = m.group(2)
+        else:
+            m = re.fullmatch(rf"s(\d+)\.{re.escape(DOMAIN)}", host)
+            if m is None:
+                return 404, "text/plain", "unknown host"
         site = int(m.group(1))
         if path == "/feed.xml":
             return 200, "application/rss+xml", self.feed(site, port)
@@ -394,7 +466,11 @@ def _handler(web: NewsWeb) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802
             host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
-            status, ctype, body = web.respond(host, self.path.split("?", 1)[0], self.server.server_address[1])
+            path = self.path.split("?", 1)[0]
+            wait = web.delay(path)
+            if wait:
+                time.sleep(wait)
+            status, ctype, body = web.respond(host, path, self.server.server_address[1])
             data = body.encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", ctype)
@@ -458,6 +534,9 @@ async def resolve(host: str, port: int) -> list[str]:
     return ["127.0.0.1"]
 
 
-def sources_toml(sites: int, port: int, *, interval: str = "30m", max_articles: int = 100) -> str:
-    return "".join(f'\n[[source]]\nkey = "site-{i}"\nkind = "feed"\nurl = "http://{NewsWeb.host(i)}:{port}/feed.xml"\n'
+def sources_toml(sites: int, port: int, *, interval: str = "30m", max_articles: int = 100,
+                 one_host: bool = False) -> str:
+    """The ``[[source]]`` tables of the web's feeds."""
+    web = NewsWeb(NewsWebSpec(sites=sites, articles=0, one_host=one_host))
+    return "".join(f'\n[[source]]\nkey = "site-{i}"\nkind = "feed"\nurl = "{web.feed_url(i, port)}"\n'
                    f'interval = "{interval}"\nmax_articles = {max_articles}\n' for i in range(sites))

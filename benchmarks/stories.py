@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = split(load(args.path), args.split)
     gold_events = [r["event"] for r in rows]
-    params = {k: float(v) for k, v in (s.split("=", 1) for s in args.set)}
+    params = {k: (v if k == "linkage" else float(v)) for k, v in (s.split("=", 1) for s in args.set)}
     tracker = StoryTracker(**params)  # type: ignore[arg-type]
     enricher = make_enricher(not args.no_entities)
 

@@ -20,15 +20,29 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Config, Source
-from pipeline.fetch import Candidate, Fetcher, FetchError, SourceResult, SourceState, backoff_delay
+from pipeline.fetch import Candidate, Fetcher, FetchError, Page, SourceResult, SourceState, backoff_delay
 from pipeline.process import ArticleProcessor
 from pipeline.runtime import Runtime
 from pipeline.store.base import utcnow
 from pipeline.store.models import FetchRow, SourceRow
-from pipeline.store.writer import known_urls, mark_interrupted, start_fetch, sync_sources
+from pipeline.store.writer import (
+    ARTICLE_URL_MAX,
+    given_up_urls,
+    known_urls,
+    mark_interrupted,
+    start_fetch,
+    sync_sources,
+)
 
 log = logging.getLogger(__name__)
 FAILED = ("error", "refused", "blocked_by_robots")
+PAGE_WINDOW = 64  # article pages fetched but not yet processed, at most, across the sources of a runner
+
+
+def _status_of(error: str | None) -> str:
+    """The fetch status an article page error maps to ("refused: …" -> refused)."""
+    head = (error or "").split(":", 1)[0]
+    return head if head in ("refused", "blocked_by_robots") else "error"
 
 
 def node_name() -> str:
@@ -90,6 +104,8 @@ class CycleRunner:
         self.node = node or node_name()
         self.processor = processor or ArticleProcessor(config)
         self._source_ids: dict[str, int] = {}
+        self.page_window = PAGE_WINDOW
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def sync(self) -> dict[str, int]:
         with self.sessions() as s, s.begin():
@@ -171,33 +187,83 @@ class CycleRunner:
         for c in candidates:
             by_canon.setdefault(canonicalize_url(c.url), c)
         with self.sessions() as s:
-            known = known_urls(s, list(by_canon))
-        todo = [(canon, c) for canon, c in by_canon.items() if canon not in known]
+            skip = known_urls(s, list(by_canon)) | given_up_urls(s, list(by_canon))
+        todo = {canon: c for canon, c in by_canon.items() if canon not in skip}
         outcome.skipped = len(by_canon) - len(todo)
-        tasks = [asyncio.create_task(self._fetch_page(fetcher, c)) for _, c in todo]
+        canon_of = {id(c): canon for canon, c in todo.items()}
+        order = {id(c): i for i, c in enumerate(todo.values())}
+        queue = iter(todo.values())
+        slots = self._window()
+        running: set[asyncio.Task] = set()
+        unconsumed: list[asyncio.Task] = []
+
+        def refill() -> None:  # at most page_window tasks per source; the shared window bounds the total
+            while len(running) < self.page_window:
+                nxt = next(queue, None)
+                if nxt is None:
+                    return
+                running.add(asyncio.create_task(self._fetch_in_window(fetcher, nxt, slots)))
+
+        refill()
         try:
-            for fut in asyncio.as_completed(tasks):
-                cand, page, err = await fut
-                if err is not None or page is None:
-                    outcome.failed_articles += 1
-                    self._record_article_failure(source_id, cand.url, err)
-                    continue
-                try:
-                    res = self.processor.process(self.sessions, html=page.body, url=page.final_url or cand.url,
-                                                 source_id=source_id, feed_item=cand,
-                                                 body_selector=source.body_selector)
-                except Exception as exc:
-                    log.exception("article failed", extra={"source": source.key, "url": cand.url})
-                    outcome.failed_articles += 1
-                    self._record_article_failure(source_id, cand.url, f"{type(exc).__name__}: {exc}")
-                    continue
-                if res.status in ("stored", "duplicate"):
-                    outcome.new_articles += 1
-                    outcome.duplicates += res.status == "duplicate"
-                    outcome.relevant += bool(res.is_relevant)
+            while running:
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                running.difference_update(done)
+                refill()
+                unconsumed = sorted(done, key=lambda t: order[id(t.result()[0])])  # feed order
+                while unconsumed:
+                    cand, page, err = unconsumed.pop(0).result()
+                    try:
+                        self._consume(source, source_id, cand, canon_of[id(cand)], page, err, outcome)
+                    finally:
+                        slots.release()
         finally:
-            for t in tasks:
+            for t in running:
                 t.cancel()
+            for _ in unconsumed:  # fetched pages left unprocessed by an error or a cancellation
+                slots.release()
+
+    def _consume(self, source: Source, source_id: int, cand: Candidate, canon: str, page: Page | None,
+                 err: str | None, outcome: SourceOutcome) -> None:
+        """Process and store one fetched page (or record why there is none)."""
+        if err is not None or page is None:
+            outcome.failed_articles += 1
+            self._record_article(source_id, canon, _status_of(err), err)
+            return
+        try:
+            res = self.processor.process(self.sessions, html=page.body, url=page.final_url or cand.url,
+                                         source_id=source_id, feed_item=cand, body_selector=source.body_selector)
+        except Exception as exc:
+            log.exception("article failed", extra={"source": source.key, "url": cand.url})
+            outcome.failed_articles += 1
+            self._record_article(source_id, canon, "error", f"{type(exc).__name__}: {exc}")
+            return
+        if res.status == "no_article":
+            self._record_article(source_id, canon, "no_article",
+                                 "the page holds no article (index page, empty or not HTML text)")
+        if res.status in ("stored", "duplicate"):
+            outcome.new_articles += 1
+            outcome.duplicates += res.status == "duplicate"
+            outcome.relevant += bool(res.is_relevant)
+
+    def _window(self) -> asyncio.Semaphore:
+        """The shared window of fetched-but-unprocessed pages (one per event loop).
+
+        Pages arrive faster than they are processed; without a bound a cycle over thousands of
+        candidates holds every page body in memory at once.
+        """
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.page_window))
+        return self._slots[1]
+
+    async def _fetch_in_window(self, fetcher: Fetcher, cand: Candidate, slots: asyncio.Semaphore):
+        await slots.acquire()
+        try:
+            return await self._fetch_page(fetcher, cand)
+        except BaseException:  # cancelled: the page will never be processed
+            slots.release()
+            raise
 
     async def _fetch_page(self, fetcher: Fetcher, cand: Candidate):
         try:
@@ -207,13 +273,13 @@ class CycleRunner:
         except Exception as exc:  # never let one page stop the source
             return cand, None, f"{type(exc).__name__}: {exc}"
 
-    def _record_article_failure(self, source_id: int, url: str, error: str | None) -> None:
-        status = "error"
-        if error and ":" in error and error.split(":", 1)[0] in ("refused", "blocked_by_robots"):
-            status = error.split(":", 1)[0]
+    def _record_article(self, source_id: int, canonical_url: str, status: str, error: str | None) -> None:
+        """An article page that gave no article is logged, keyed by its canonical URL (see given_up_urls)."""
+        now = utcnow()
         with self.sessions() as s, s.begin():
-            s.add(FetchRow(source_id=source_id, target="article", url=url[:4000], started_at=utcnow(),
-                           finished_at=utcnow(), status=status, error=(error or "")[:2000], node=self.node))
+            s.add(FetchRow(source_id=source_id, target="article", url=canonical_url[:ARTICLE_URL_MAX],
+                           started_at=now, finished_at=now, status=status, error=(error or "")[:2000],
+                           node=self.node))
 
     def _finish(self, source: Source, source_id: int, fetch_id: int, result: SourceResult | None,
                 outcome: SourceOutcome) -> None:

@@ -276,8 +276,8 @@ class Daemon:
             if outcome.status in GOOD:
                 self.state.last_successful_cycle_at = now
                 self.metrics.last_success.set(now.timestamp())
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError:  # shutdown: the job ends here (run_source recorded the interruption)
+            return
         except DB_ERRORS as exc:
             self._db_failed(exc, f"source {source.key}")
         except Exception:
@@ -320,6 +320,8 @@ class Daemon:
             self._db_ok()
             if any(result.values()):
                 log.info("housekeeping", extra=result)
+        except asyncio.CancelledError:
+            return
         except DB_ERRORS as exc:
             self._db_failed(exc, "housekeeping")
         except Exception:
@@ -366,7 +368,7 @@ class Daemon:
             if outcome.created:
                 self.metrics.digests.inc()
         except asyncio.CancelledError:
-            raise
+            return
         except Exception as exc:
             if isinstance(exc, DB_ERRORS):
                 self._db_failed(exc, "digest")

@@ -259,12 +259,13 @@ def _start_of(day: date) -> datetime:
 
 _SELECT = """
 SELECT a.id, a.title, a.url, COALESCE(NULLIF(a.site_name, ''), s.name) AS outlet, a.published_at,
-       a.first_seen_at, a.event_id, e.story_id, st.title AS story_title, a.is_relevant,
-       COALESCE(a.duplicate_of, a.id) AS root_id, {snippet} AS snippet, {rank} AS rank
+       a.first_seen_at, r.event_id, e.story_id, st.title AS story_title, r.is_relevant,
+       r.id AS root_id, {snippet} AS snippet, {rank} AS rank
 FROM {source}
 JOIN articles a ON {join}
+JOIN articles r ON r.id = COALESCE(a.duplicate_of, a.id)
 LEFT JOIN sources s ON s.id = a.source_id
-LEFT JOIN events e ON e.id = a.event_id
+LEFT JOIN events e ON e.id = r.event_id
 LEFT JOIN stories st ON st.id = e.story_id
 WHERE {where}
 ORDER BY rank {order}, a.id
@@ -274,7 +275,11 @@ LIMIT :fetch
 
 def search_articles(session: Session, query: str, *, since: date | None = None, limit: int = 20
                     ) -> list[SearchHit]:
-    """Best hits first; syndicated copies fold into the first copy seen (``copies`` counts them)."""
+    """Best hits first; syndicated copies fold into the first copy seen (``copies`` counts them).
+
+    A hit shows the copy that matched best; its event and story are the first copy's (copies have
+    none of their own).
+    """
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     tree = parse_query(query)

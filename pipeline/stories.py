@@ -254,7 +254,9 @@ class StoryTracker:
         posting_terms: int = 30,
         query_terms: int = 25,
         max_candidates: int = 30,
+        linkage: str = "centroid",
     ) -> None:
+        self.linkage = linkage
         self.event_window = timedelta(days=event_window_days)
         self.story_dormant_after = timedelta(seconds=story_dormant_after)
         self.event_threshold = event_threshold
@@ -352,7 +354,8 @@ class StoryTracker:
             prof = ev.profile or {}
             if not prof.get("v"):
                 continue
-            out.append(_Candidate(ev, cosine(feats.vector, prof["v"]), self._gap_days(prof, feats.when)))
+            out.append(_Candidate(ev, self._similarity(feats.vector, 1, prof["v"], int(prof.get("n") or 1)),
+                                  self._gap_days(prof, feats.when)))
         out.sort(key=lambda c: (-c.score, c.row.id))
         return out
 
@@ -362,12 +365,20 @@ class StoryTracker:
             return cand.score >= threshold
         return cand.score >= max(threshold, self.far_event_threshold)
 
+    def _similarity(self, a: dict[str, float], na: int, b: dict[str, float], nb: int) -> float:
+        """Centroid cosine, or the mean pairwise cosine of the members (average linkage)."""
+        if self.linkage == "average":
+            if len(a) > len(b):
+                a, b = b, a
+            return sum(w * b.get(t, 0.0) for t, w in a.items()) / (na * nb)
+        return cosine(a, b)
+
     def _same_development(self, a: EventRow, b: EventRow) -> bool:
         """Two events whose centroids are close (after an article joined one) are one development."""
         pa, pb = a.profile or {}, b.profile or {}
         if not pa.get("v") or not pb.get("v"):
             return False
-        sim = cosine(pa["v"], pb["v"])
+        sim = self._similarity(pa["v"], int(pa.get("n") or 1), pb["v"], int(pb.get("n") or 1))
         gap = max(timedelta(0), datetime.fromisoformat(pb["t0"]) - datetime.fromisoformat(pa["t1"]),
                   datetime.fromisoformat(pa["t0"]) - datetime.fromisoformat(pb["t1"]))
         if gap <= self.event_window:

@@ -91,7 +91,7 @@ def print_story(rt: Any, console: Console, story_id: int) -> None:
         line.append(ev.title or "(untitled event)", style="bold")
         console.print(line)
         outlets = sorted({link.outlet for link in ev.links if link.outlet})
-        console.print(Text(f"    {ev.article_count} articles from {ev.outlet_count} outlets"
+        console.print(Text(f"    {_n(ev.article_count, 'article')} from {_n(ev.outlet_count, 'outlet')}"
                            + (f": {', '.join(outlets)}" if outlets else ""), style="dim"))
         for d in ev.dates:
             label = ROLE_LABELS.get(d.role, d.role.replace("_", " "))
@@ -104,6 +104,10 @@ def print_story(rt: Any, console: Console, story_id: int) -> None:
             console.print(Text(f"    · {link.outlet}: {link.title or link.url}  {link.url}", style="blue"))
         if len(ev.links) > 6:
             console.print(Text(f"    · … and {len(ev.links) - 6} more", style="dim"))
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _clip(value: str, width: int) -> str:

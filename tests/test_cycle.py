@@ -135,3 +135,26 @@ def test_banwatch_run_once_command(news_site: Path, tmp_path: Path, testweb) -> 
     assert "3 new articles" in res.stdout
     assert "broken" in res.stdout and "error" in res.stdout
     assert len(testweb.requests("/a/kaspersky-ban")) == 1
+
+
+def test_pages_without_article_are_not_fetched_every_cycle(testweb, tmp_path: Path, db_url: str) -> None:
+    base = testweb.url("").rstrip("/")
+    links = "".join(f"<li><a href='/s/{i}'>Section {i}</a></li>" for i in range(40))
+    testweb.add("/index", f"<html><body><ul>{links}</ul></body></html>")
+    testweb.add("/gone", "", status=404)
+    testweb.add("/feed.xml", rss(base, [("/index", "Index"), ("/gone", "Gone")]), content_type="application/rss+xml")
+    cfg = tmp_path / "sources.toml"
+    cfg.write_text(f'[settings]\nallow_private_networks = true\nper_host_delay = "0s"\nmax_retries = 0\n'
+                   f'respect_robots = false\n[[source]]\nkey = "t"\nkind = "feed"\nurl = "{base}/feed.xml"\n')
+    rt = Runtime(load_config(cfg, env={}), db_url)
+    rt.open_db(auto_upgrade=True)
+    for _ in range(4):
+        testweb.add("/feed.xml", rss(base, [("/index", "Index"), ("/gone", "Gone")]) + " " * _,
+                    content_type="application/rss+xml")  # a changed body, so the feed is parsed again
+        run_cycle(rt)
+    assert len(testweb.requests("/index")) == 1  # no article there: remembered
+    assert len(testweb.requests("/gone")) == 3  # failures are retried a bounded number of times
+    with rt.sessions() as s:
+        statuses = sorted(s.scalars(select(FetchRow.status).where(FetchRow.target == "article")))
+    assert statuses == ["error", "error", "error", "no_article"]
+    rt.close()

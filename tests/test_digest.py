@@ -46,7 +46,8 @@ def ids(sessions):
 
 
 def _config(tmp_path: Path) -> Config:
-    return Config(path=tmp_path / "sources.toml", settings=Settings(timezone=TZ, output_dir="out"))
+    settings = Settings(timezone=TZ, output_dir=str(tmp_path / "out"))
+    return Config(path=tmp_path / "sources.toml", settings=settings)
 
 
 def test_day_window_follows_the_time_zone():
@@ -193,7 +194,7 @@ def test_cli_digest_command(db_url, ids, tmp_path, capsys):
     from pipeline.cli import main
 
     cfg = tmp_path / "sources.toml"
-    cfg.write_text(f'[settings]\ntimezone = "{TZ}"\noutput_dir = "out"\n')
+    cfg.write_text(f'[settings]\ntimezone = "{TZ}"\noutput_dir = "{tmp_path / "out"}"\n')
     out = tmp_path / "d.html"
     try:
         main(["--config", str(cfg), "--db", db_url, "digest", "--date", "2026-11-20", "--format", "html",

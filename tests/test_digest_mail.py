@@ -50,7 +50,8 @@ def data(tmp_path):
     sessions = session_factory(engine)
     with sessions() as s, s.begin():
         populate(s)
-    yield Config(path=tmp_path / "sources.toml", settings=Settings(timezone=TZ, output_dir="out")), sessions
+    settings = Settings(timezone=TZ, output_dir=str(tmp_path / "out"))
+    yield Config(path=tmp_path / "sources.toml", settings=settings), sessions
     engine.dispose()
 
 

@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.enrich import Enricher, EntityHit, load_gazetteer, load_topic
 from pipeline.errors import ConfigError
@@ -226,3 +228,22 @@ def test_bad_vocabulary_file(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_topic({"vocabulary": "v.toml"}, tmp_path)
     assert exc.value.field == "vocabulary.required"
+
+
+# -- robustness ---------------------------------------------------------------------------------
+
+_WORDS = ["May", "June", "Monday", "in", "by", "until", "2024", "29", "Huawei", "the", "Commission", "FCC",
+          "(", ")", "Inc.", "days", "within", "90", "last", "month", "U.S.", "-\n", "Kas-\npersky", "Acme", "Co."]
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=st.lists(st.sampled_from(_WORDS) | st.text(max_size=12), max_size=60),
+       day=st.one_of(st.none(), st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 12, 31))))
+def test_enrich_never_fails_on_odd_text(enricher, words, day):
+    text = " ".join(words)
+    pub = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC) if day else None
+    out = enricher.enrich(text[:30], text, pub)
+    assert 0.0 <= out.relevance <= 1.0
+    for d in out.dates:
+        assert d.precision in ("day", "month", "year") and d.snippet
+    assert all(h.mentions >= 1 for h in out.entities)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import shutil
+import ssl
+import subprocess
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.config import Settings, Source
-from pipeline.fetch import Fetcher, Page, Refused, SourceResult, SourceState
+from pipeline.fetch import ConnectionFailed, Fetcher, Page, Refused, SourceResult, SourceState
 from pipeline.fetch.guard import AddressGuard, refusal_reason
 from tests.testweb import LocalWeb, testweb_fixture  # noqa: F401 - fixture
 
@@ -115,3 +119,41 @@ def test_connection_goes_to_the_checked_address(testweb: LocalWeb) -> None:
     p = run(lambda f: f.fetch_page(testweb.url("/p", host="pinned.test")), replace(GUARDED, respect_robots=False),
             resolver=resolver, allow_networks=["127.0.0.0/8"])
     assert p.text == "<p>pinned</p>" and calls == ["pinned.test"]  # one lookup, cached for the connect
+
+
+def _make_certs(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for secure.test (openssl CLI)."""
+    def sh(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=30)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    sh("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=banwatch test CA",
+       "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    sh("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=secure.test")
+    (folder / "ext.cnf").write_text("subjectAltName=DNS:secure.test\n")
+    sh("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem",
+       "-days", "2", "-extfile", "ext.cnf")
+    return folder / "ca.pem", folder / "srv.pem", folder / "srv.key"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_to_a_pinned_address_still_verifies_the_host_name(tmp_path: Path) -> None:
+    ca, cert, key = _make_certs(tmp_path)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    web = LocalWeb(tls=server_ctx)
+    try:
+        web.add("/feed.xml", RSS, content_type="application/rss+xml")
+        client_ctx = ssl.create_default_context(cafile=str(ca))
+        settings = replace(GUARDED, respect_robots=False)
+
+        def get(host: str) -> Page:
+            return run(lambda f: f.fetch_page(web.url("/feed.xml", host=host), accept="feed"), settings,
+                       resolver=web.resolve, allow_networks=["127.0.0.1/32"], ssl_context=client_ctx)
+
+        assert get("secure.test").text == RSS  # SNI and verification use the name, the socket the address
+        with pytest.raises(ConnectionFailed, match="certificate|hostname"):
+            get("other.test")  # same address, name not on the certificate
+        assert [r.host for r in web.requests()] == ["secure.test"]
+    finally:
+        web.close()

@@ -305,6 +305,7 @@ def test_site_of() -> None:
     assert site_of("news.bbc.co.uk") == "bbc.co.uk"
     assert site_of("www.example.com") == site_of("example.com") == "example.com"
     assert site_of("ads.other.example") != site_of("news.site.example")
+    assert site_of("127.0.0.1") != site_of("10.0.0.1")
 
 
 def test_candidates_capped_newest_first(testweb: LocalWeb) -> None:

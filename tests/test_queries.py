@@ -49,6 +49,30 @@ QUERIES = doc_queries()
 QUESTIONS = [q for q in QUERIES if re.match(r"\d+\. ", q.section)]
 
 
+def test_every_table_and_column_is_documented() -> None:
+    from pipeline.store import Base
+
+    doc = DOC.read_text(encoding="utf-8")
+    tables_part = doc.split("## Tables", 1)[1].split("## Views", 1)[0]
+    sections = dict(re.findall(r"^### `(\w+)`(.*?)(?=^### |\Z)", tables_part, re.M | re.S))
+    index_rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| (.*)$", tables_part, re.M)}
+    for table in Base.metadata.sorted_tables:
+        text_of = sections.get(table.name) or index_rows.get(table.name)
+        assert text_of is not None, f"table {table.name} is not in docs/schema.md"
+        for col in table.columns:
+            assert f"`{col.name}`" in text_of, f"column {table.name}.{col.name} is not in docs/schema.md"
+
+
+def test_the_views_are_documented_with_their_columns() -> None:
+    from tests.test_views import VIEW_COLUMNS
+
+    views_part = DOC.read_text(encoding="utf-8").split("## Views", 1)[1].split("## Full-text search", 1)[0]
+    for view, cols in VIEW_COLUMNS.items():
+        section = views_part.split(f"### `{view}`", 1)[1].split("### ", 1)[0]
+        for col in cols:
+            assert f"`{col}`" in section, f"{view}.{col} is not in docs/schema.md"
+
+
 def test_the_document_has_enough_questions() -> None:
     numbers = {q.section.split(".")[0] for q in QUESTIONS}
     assert len(numbers) >= 10

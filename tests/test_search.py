@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from sqlalchemy.engine import Engine
@@ -78,6 +78,18 @@ def test_any_input_parses_or_gives_a_usage_error(query: str) -> None:
 # ---------------------------------------------------------------- searching
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet='ab zé"()*-:^ANDORT.\'', max_size=24))
+def test_every_accepted_query_runs_on_the_database(db_engine: Engine, query: str) -> None:
+    """What the parser accepts, the backend accepts: no query reaches the database and fails there."""
+    try:
+        parse_query(query)
+    except UsageError:
+        return
+    with Session(db_engine) as s:
+        search_articles(s, query)  # "the database refused it" would be a UsageError raised here
+
+
 def test_search_words_phrases_operators(db_engine: Engine) -> None:
     ids = populate(db_engine).ids
     assert hits(db_engine, "kaspersky") == [ids["a5"]]
@@ -113,6 +125,10 @@ def test_search_hit_details_and_copies(db_engine: Engine) -> None:
     assert hit.story_id == ids["s1"] and hit.story_title == "US bans Huawei network equipment"
     assert "\ue000" in hit.snippet and "rohibition" in hit.snippet
     assert hit.published_at == datetime(2024, 3, 1, 8, tzinfo=UTC)
+    with Session(db_engine) as s:
+        (copy,) = search_articles(s, "wire")  # only the copy's title says so: the copy is the hit
+    assert copy.article_id == ids["a2"] and copy.outlet == "Daily Ledger"
+    assert copy.story_id == ids["s1"] and copy.is_relevant  # the story is the first copy's
 
 
 def test_index_follows_inserts_updates_and_deletes(db_engine: Engine) -> None:
@@ -132,6 +148,15 @@ def test_index_follows_inserts_updates_and_deletes(db_engine: Engine) -> None:
     with Session(db_engine) as s, s.begin():
         s.delete(s.get(ArticleRow, ids["a5"]))
     assert hits(db_engine, "eugene") == []
+
+
+def test_a_huge_article_is_stored_and_found(db_engine: Engine) -> None:
+    # 2.6 MB of distinct words: a PostgreSQL tsvector of all of it would exceed 1 MB and fail the INSERT
+    words = " ".join(f"w{i}x" for i in range(300_000))
+    with Session(db_engine) as s, s.begin():
+        s.add(ArticleRow(url="https://x.test/huge", canonical_url="https://x.test/huge", title="Huge report",
+                         text="bellwether " + words, first_seen_at=datetime.now(UTC)))
+    assert len(hits(db_engine, "bellwether")) == 1
 
 
 def test_print_search(db_url: str) -> None:

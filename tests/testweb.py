@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -76,7 +77,8 @@ def gzip_bomb(size: int) -> bytes:
 class LocalWeb:
     """The server; see the module docstring. Thread-safe; one per test."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: a server-side SSL context to serve HTTPS instead of HTTP."""
         self._routes: dict[tuple[str | None, str], Handler] = {}
         self._default: Handler | None = None
         self._log: list[LoggedRequest] = []
@@ -105,6 +107,11 @@ class LocalWeb:
                 pass  # resets and clients that hang up are expected here
 
         self._server = _Server(("127.0.0.1", 0), _Handler)
+        self.scheme = "http"
+        if tls is not None:  # the handshake happens on the handler's first read, in its own thread
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
+            self.scheme = "https"
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name=f"testweb:{self.port}")
@@ -113,7 +120,7 @@ class LocalWeb:
     # ---------------------------------------------------------------- registering
 
     def url(self, path: str = "/", host: str | None = None) -> str:
-        return f"http://{host or '127.0.0.1'}:{self.port}{path}"
+        return f"{self.scheme}://{host or '127.0.0.1'}:{self.port}{path}"
 
     def route(self, path: str, handler: Handler, host: str | None = None) -> None:
         with self._lock:

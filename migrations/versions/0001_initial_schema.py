@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 02:07:16.643406
+Create Date: 2026-11-27 02:20:34.553949
 """
 from collections.abc import Sequence
 
@@ -151,6 +151,7 @@ def upgrade() -> None:
     with op.batch_alter_table('fetches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fetches_source_id_started_at'), ['source_id', 'started_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_fetches_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fetches_target_url'), ['target', 'url'], unique=False)
 
     op.create_table('articles',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -275,6 +276,7 @@ def downgrade() -> None:
 
     op.drop_table('articles')
     with op.batch_alter_table('fetches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fetches_target_url'))
         batch_op.drop_index(batch_op.f('ix_fetches_status'))
         batch_op.drop_index(batch_op.f('ix_fetches_source_id_started_at'))
 

@@ -10,7 +10,8 @@ text on SQLite, like every Date column). Full-text search over title and text:
 * SQLite: the FTS5 table ``articles_fts`` (external content: it indexes ``articles`` without a
   second copy of the text), kept in sync by three triggers.
 * PostgreSQL: the generated column ``articles.search_vector`` (title weighted A, text B) with the
-  GIN index ``ix_articles_search_vector``.
+  GIN index ``ix_articles_search_vector``. Only the first 200,000 characters of the text are
+  indexed: a tsvector is limited to 1 MB, and a longer one would make the article's INSERT fail.
 
 Both sides use English stemming ("banned" finds "ban"). docs/schema.md shows the SQL.
 
@@ -194,7 +195,7 @@ SQLITE_FTS = [
 PG_FTS = [
     """ALTER TABLE articles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', COALESCE(title, '')), 'A') ||
-        setweight(to_tsvector('english', COALESCE(text, '')), 'B')) STORED""",
+        setweight(to_tsvector('english', left(COALESCE(text, ''), 200000)), 'B')) STORED""",
     "CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)",
 ]
 

@@ -7,6 +7,7 @@ digest with :mod:`pipeline.digest`, and leaves everything in a work folder for t
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -58,14 +59,14 @@ def write_profile(workdir: Path, web: SampleWeb, db_url: str) -> Path:
     lines = [
         "# banwatch demo profile: the sample news web on 127.0.0.1 (written by `banwatch demo`).",
         "[settings]",
-        f'database_url = "{db_url}"',
+        f"database_url = {_toml_str(db_url)}",
         'timezone = "UTC"',
-        'output_dir = "digests"',
+        f"output_dir = {_toml_str(str(workdir / 'digests'))}",
         'user_agent = "banwatch-demo/0.1"',
         "allow_private_networks = true     # the sample web runs on 127.0.0.1",
         "per_host_concurrency = 8          # every outlet shares the host 127.0.0.1",
         'per_host_delay = "0s"',
-        "max_retries = 1",
+        "max_retries = 0                   # the broken feed fails fast",
         'connect_timeout = "5s"',
         'total_timeout = "20s"',
         'entities_file = "demo-entities.toml"  # the fictional companies and institutions',
@@ -89,6 +90,11 @@ def write_profile(workdir: Path, web: SampleWeb, db_url: str) -> Path:
     return path
 
 
+def _toml_str(value: str) -> str:
+    """A TOML basic string (JSON string escapes are valid TOML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _workdir(workdir: Path | None) -> Path:
     if workdir is None:
         return Path(tempfile.mkdtemp(prefix="banwatch-demo-"))
@@ -107,14 +113,17 @@ def _write_digest(rt: Any, config: Any, day: date, workdir: Path) -> list[Path]:
     if outcome.files:
         return outcome.files
     # this database already had the day's digest (a second demo run with --db): write the fresh rendering
-    out_dir = config.resolve(config.settings.output_dir) or workdir / "digests"
-    return write_files(out_dir, day, outcome.renders)
+    return write_files(Path(config.settings.output_dir), day, outcome.renders)
 
 
 def run_demo(console: Console, db_url: str | None = None, workdir: Path | None = None) -> int:
-    """Run the demo; returns the exit code (0 when the pipeline stored the sample news)."""
+    """Run the demo; returns the exit code (0 when the pipeline stored the sample news).
+
+    The sample web publishes its seven weeks of news item by item and banwatch runs one cycle after
+    each publication, so articles arrive in the order a daemon polling the outlets would have seen
+    them (and the story tracker sees the story unfold).
+    """
     from pipeline.config import load_config
-    from pipeline.cycle import run_cycle
     from pipeline.runtime import Runtime
     from pipeline.store import describe
     from pipeline.views import print_stories
@@ -133,25 +142,55 @@ def run_demo(console: Console, db_url: str | None = None, workdir: Path | None =
             for outlet in web.outlets():
                 note = "  (its feed is broken: answers 500)" if outlet.broken else ""
                 console.print(f"  {outlet.name:<24} {outlet.kind:<8} {web.source_url(outlet.key)}{note}")
-            console.print()
-            summary = run_cycle(rt)
+            stored = _replay(rt, web, console)
         except BaseException:
             rt.close()
             raise
-    console.print(summary.render(), markup=False, highlight=False)
     try:
         digest_files = _write_digest(rt, config, today, work)
         console.print()
         print_stories(rt, console)
+        _sources(rt, config, console)
         _examples(rt, console)
         _where(console, work, profile, db, digest_files, describe)
     finally:
         rt.close()
-    stored = summary.total("new_articles")
     if stored == 0:
         console.print("[red]the demo stored no articles: the pipeline did not work as expected[/red]")
         return 1
     return 0
+
+
+def _replay(rt: Any, web: SampleWeb, console: Console) -> int:
+    """One cycle after each publication of the sample web; returns the number of articles stored."""
+    from pipeline.cycle import run_cycle
+
+    moments = web.publication_times()
+    console.print(f"\n[bold]Replaying the news[/bold] from {moments[0]:%Y-%m-%d} to {moments[-1]:%Y-%m-%d}: "
+                  f"one `banwatch run --once` cycle after each of {len(moments)} publications")
+    stored = 0
+    for moment in moments:
+        web.published_until = moment
+        summary = run_cycle(rt)
+        stored += summary.total("new_articles")
+        failed = sorted(o.key for o in summary.outcomes if o.error)
+        new, dups = summary.total("new_articles"), summary.total("duplicates")
+        console.print(f"  {moment:%Y-%m-%d %H:%M}  {new:>2} new {'article' if new == 1 else 'articles'} "
+                      f"({summary.total('relevant')} relevant, {dups} {'copy' if dups == 1 else 'copies'})"
+                      + (f"  · failed: {', '.join(failed)}" if failed else ""), highlight=False)
+    return stored
+
+
+def _sources(rt: Any, config: Any, console: Console) -> None:
+    from pipeline.health import source_status_rows
+
+    table = Table(title="Sources", title_justify="left")
+    for col in ("key", "status", "failures in a row", "articles", "last error"):
+        table.add_column(col, overflow="fold")
+    for r in source_status_rows(rt, config):
+        table.add_row(r.key, r.last_status or "-", str(r.consecutive_failures), str(r.articles),
+                      (r.last_error or "")[:100])
+    console.print(table)
 
 
 def _examples(rt: Any, console: Console) -> None:
@@ -198,7 +237,7 @@ def _where(console: Console, work: Path, profile: Path, db: str, digests: list[P
     if db.startswith("sqlite:///"):
         path = db.removeprefix("sqlite:///")
         console.print(f'  sqlite3 "{path}" "SELECT * FROM v_story_timeline"', markup=False, highlight=False)
-        console.print(f'  datasette "{path}"   ·   duckdb -c "ATTACH \'{path}\' (TYPE sqlite); '
-                      f'SELECT * FROM demo.v_unique_articles"', markup=False, highlight=False)
+        console.print(f'  datasette "{path}"   ·   duckdb -c "ATTACH \'{path}\' AS bw (TYPE sqlite); '
+                      f'SELECT * FROM bw.v_unique_articles"', markup=False, highlight=False)
     if shutil.which("banwatch") is None:
         console.print("  (banwatch is not on PATH here: use python -m pipeline.cli)", style="dim")

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -211,10 +211,17 @@ def home(outlet: Outlet, pages: list[Page]) -> str:
 @dataclass
 class _Site:
     outlet: Outlet
-    pages: list[Page]
+    all_pages: list[Page]
+    clock: Callable[[], datetime | None]
     server: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
     requests: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def pages(self) -> list[Page]:
+        """The pages published by now (the demo replays the news day by day)."""
+        now = self.clock()
+        return [p for p in self.all_pages if now is None or p.published <= now]
 
     @property
     def base(self) -> str:
@@ -225,7 +232,8 @@ class _Site:
     def respond(self, path: str) -> tuple[int, str, str]:
         """(status, content type, body) for a request path."""
         o = self.outlet
-        newest = sorted(self.pages, key=lambda p: p.published, reverse=True)
+        pages = self.pages
+        newest = sorted(pages, key=lambda p: p.published, reverse=True)
         if path == "/robots.txt":
             return 200, "text/plain; charset=utf-8", "User-agent: *\nDisallow: /subscribe/\n"
         if path == o.source_path:
@@ -238,7 +246,7 @@ class _Site:
             return 200, "application/rss+xml; charset=utf-8", rss(o, newest, self.base)
         if path in ("/", "/index.html"):
             return 200, "text/html; charset=utf-8", home(o, newest)
-        for p in self.pages:
+        for p in pages:
             if p.path == path:
                 others = [q for q in newest if q.path != path]
                 return 200, "text/html; charset=utf-8", article_html(o, p, self.base, others)
@@ -267,12 +275,18 @@ def _handler(site: _Site) -> type[BaseHTTPRequestHandler]:
 
 
 class SampleWeb:
-    """The outlets, each on its own 127.0.0.1 port; use as a context manager."""
+    """The outlets, each on its own 127.0.0.1 port; use as a context manager.
+
+    ``published_until`` (None: everything) hides later pages from the feeds and the site, so a run
+    can replay the news in the order it was published.
+    """
 
     def __init__(self, today: date | None = None) -> None:
         self.today = today or datetime.now(UTC).date()
+        self.published_until: datetime | None = None
         pages = load_pages(self.today)
-        self.sites = {o.key: _Site(o, [p for p in pages if p.outlet == o.key]) for o in OUTLETS}
+        self.sites = {o.key: _Site(o, [p for p in pages if p.outlet == o.key], lambda: self.published_until)
+                      for o in OUTLETS}
 
     def __enter__(self) -> SampleWeb:
         for site in self.sites.values():
@@ -297,4 +311,8 @@ class SampleWeb:
         return (s.outlet for s in self.sites.values())
 
     def article_count(self) -> int:
-        return sum(len(s.pages) for s in self.sites.values() if not s.outlet.broken)
+        return sum(len(s.all_pages) for s in self.sites.values() if not s.outlet.broken)
+
+    def publication_times(self) -> list[datetime]:
+        """The moments at which the working outlets published something, oldest first."""
+        return sorted({p.published for s in self.sites.values() if not s.outlet.broken for p in s.all_pages})

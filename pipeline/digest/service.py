@@ -110,7 +110,7 @@ def generate_digest(config: Config, sessions: sessionmaker[Session], day: date, 
         return outcome
     log.info("digest stored", extra={"day": day.isoformat(), "summary": summary_line(d)})
     if write:
-        out_dir = config.resolve(config.settings.output_dir) or Path(config.settings.output_dir)
+        out_dir = Path(config.settings.output_dir).expanduser()  # relative: to the working directory
         outcome.files = write_files(out_dir, day, outcome.renders)
         log.info("digest written", extra={"day": day.isoformat(), "dir": str(out_dir)})
     smtp = SmtpSettings.from_env(os.environ if env is None else env)

@@ -35,9 +35,9 @@ _DATE_RE = re.compile(
   | (?P<my>\b(?P<m4>{_MONTH})\.?,?\s+(?:of\s+)?(?P<y4>(?:19|20)\d\d)\b)
   | (?P<mon>\b(?P<pm>in|by|until|since|from|through|before|after|early|late|mid|end\s+of|last|next|this|since\s+early|in\s+early|in\s+late)\s+(?P<m5>January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z0-9]))
   | (?P<yr>\b(?P<py>[Ii]n|[Ss]ince|[Bb]y|[Uu]ntil|[Tt]hrough|[Ff]rom|[Bb]efore|[Ee]arly|[Ll]ate|[Mm]id-?|end\s+of|model\s+year|[Bb]eginning\s+in|[Ss]tarting\s+in)\s+(?P<y5>(?:19|20)\d\d)\b(?![-/]\d|\s*(?:%|percent)))
-  | (?P<wd>\b(?P<wpre>(?i:on|last|next|this|until|by|from|since)\s+)?(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b(?!,?\s+(?:{_MONTH}|[0-3]?\d\b)))
+  | (?P<wd>(?<!\b[Aa]\s)(?<![Ee]very\s)(?<![Ee]ach\s)\b(?P<wpre>(?i:on|last|next|this|until|by|from|since)\s+)?(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b(?!,?\s+(?:{_MONTH}|[0-3]?\d\b)))
   | (?P<rel>\b(?P<rp>(?i:last|this|next|earlier\s+this|later\s+this|the\s+previous|the\s+following))\s+(?P<ru>month|year)\b)
-  | (?P<dayref>\b(?P<dr>[Yy]esterday|[Tt]oday)\b(?!'s))
+  | (?P<dayref>\b(?P<dr>[Yy]esterday|today)\b(?!'s))
   | (?P<off>\b(?P<op>within|in|gives?\s+\w+(?:\s+\w+)?|has|have|had)\s+(?P<on>\d{{1,3}}|thirty|sixty|ninety|forty[- ]five|seventy-five|fifteen|ten|seven|fourteen|twenty)\s+(?:calendar\s+)?days\b(?!\s+(?:of|after|following|from)\b(?!\s+(?:today|now)\b)))
     """,
     re.VERBOSE,
@@ -45,14 +45,14 @@ _DATE_RE = re.compile(
 
 # cheap anchors: every date expression contains one; the full scanner only runs around them
 _ANCHOR = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9])(?:January|February|March|April|May|June|July|August|September|October|November|December"
     r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
     r"|[Yy]esterday|[Tt]oday|19\d\d|20\d\d|month|year|days)\b"
 )
 
 # word cues for each role; the cue nearest the date (left side preferred) decides
 _ROLE_CUES: list[tuple[str, str]] = [
-    ("other", r"Federal\s+Register|published\s+in|publication"),
+    ("other", r"Federal\s+Register|publication"),
     ("court_ruling",
      r"rul(?:ed|ing|es)|upheld|uphold(?:s|ing)?|struck\s+down|strikes\s+down|overturn(?:ed|s)?|dismiss(?:ed|es)|"
      r"enjoin(?:ed|s)|injunction|verdict|judgment|sided\s+with|"
@@ -73,7 +73,7 @@ _ROLE_CUES: list[tuple[str, str]] = [
      r"start(?:s|ed)?\s+to\s+apply|appl(?:y|ies)\s+from|onwards?"),
     ("compliance_deadline",
      r"deadline|must|required\s+to|have\s+to|has\s+to|had\s+until|comply|remove[ds]?|rip\s+out|phase[ds]?\s+out|"
-     r"comments?\s+(?:are\s+)?due|cease|stop|no\s+longer"),
+     r"comments?\s+(?:are\s+)?due|cease|stop|no\s+longer|expir(?:e|es|ed|y)|compliance\s+date"),
     ("announcement",
      r"announc(?:ed|es|ing|ement)|said|says|unveil(?:ed|s)|issu(?:ed|es)|sign(?:ed|s)|adopt(?:ed|s)|"
      r"vot(?:ed|es|e)|releas(?:ed|es)|publish(?:ed|es)|add(?:ed|s)|plac(?:ed|es)|nam(?:ed|es)|warned|"
@@ -81,36 +81,41 @@ _ROLE_CUES: list[tuple[str, str]] = [
      r"sanction(?:ed|s)|impos(?:ed|es)|introduc(?:ed|es)|pass(?:ed|es)|approv(?:ed|es)|confirm(?:ed|s)|"
      r"told|decided|moved\s+to|launched|declared|determin(?:ed|ation)|finaliz(?:ed|es)|proposed|"
      r"amend(?:ed|s)|expand(?:ed|s)|tighten(?:ed|s)|recommend(?:ed|s)|charged|indicted|arrested|posted|reported|"
-     r"rolled\s+out|statement|press\s+release"),
+     r"rolled\s+out|previewed|showcased|listed|referred|statement|press\s+release"),
 ]
-_ALL_CUES = re.compile("|".join(f"\\b(?P<{role}>{rx})\\b" for role, rx in _ROLE_CUES), re.I)
-_EXTENSION = re.compile(_ROLE_CUES[3][1], re.I)
-_COURT = re.compile(r"\b(?:judge|court|justices|panel)\b", re.I)
+# "(?<![A-Za-z])(?=[A-Za-z])" lets the engine skip positions inside words quickly (a 6x speed-up over \b)
+_WS = "(?<![A-Za-z])(?=[A-Za-z])"
+_ALL_CUES = re.compile(_WS + "(?:" + "|".join(f"(?P<{role}>{rx})" for role, rx in _ROLE_CUES) + r")\b", re.I)
+_EXTENSION = re.compile(_WS + "(?:" + _ROLE_CUES[3][1] + ")", re.I)
+_COURT = re.compile(_WS + r"(?:judge|court|justices|panel)\b", re.I)
 
 # cues that sit right before the date and settle its role (checked on the last few words)
 _IMMEDIATE: list[tuple[str, re.Pattern[str]]] = [
     ("effective_date", re.compile(
-        r"(?:effective|starting|beginning|commencing|as\s+of|take[sn]?\s+effect|taking\s+effect|took\s+effect|"
+        _WS + r"(?:effective|starting|beginning|commencing|as\s+of|take[sn]?\s+effect|taking\s+effect|took\s+effect|"
         r"into\s+effect|into\s+force|in\s+force|applies\s+from)(?:\s+(?:on|from|as\s+of|in|with))?"
         r"(?:\s+model\s+year)?\s*$", re.I)),
     ("compliance_deadline", re.compile(
-        r"(?:\bby|\buntil|\btill|no\s+later\s+than|on\s+or\s+before|deadline\s+(?:of|is|was|on)|"
+        _WS + r"(?:by|until|till|no\s+later\s+than|on\s+or\s+before|deadline\s+(?:of|is|was|on)|"
         r"(?:the\s+)?end\s+of|through)(?:\s+(?:the\s+end\s+of|early|late|mid-?))?(?:\s+model\s+year)?\s*$", re.I)),
 ]
-_EXT_TARGET = re.compile(r"(?:\bto|\buntil|\bthrough|\bby|\btill)\s*$", re.I)
-_AFTER_BAN = re.compile(r"\bafter\s*$", re.I)
-_BAN_WORDS = re.compile(r"\b(?:ban\w*|barred|bars|prohibit\w*|no\s+longer|cannot|can't|not\s+be\s+allowed)\b", re.I)
+_EXT_TARGET = re.compile(_WS + r"(?:to|until|through|by|till)\s*$", re.I)
+_AFTER_BAN = re.compile(_WS + r"after\s*$", re.I)
+_BAN_WORDS = re.compile(_WS + r"(?:ban\w*|barred|bars|prohibit\w*|no\s+longer|cannot|can't|not\s+be\s+allowed)\b", re.I)
 _FUTURE_CUE = re.compile(
-    r"\b(?:will|shall|is\s+(?:set|scheduled|expected|due)\s+to|are\s+(?:set|scheduled|expected|due)\s+to|"
+    _WS + r"(?:will|shall|is\s+(?:set|scheduled|expected|due)\s+to|are\s+(?:set|scheduled|expected|due)\s+to|"
     r"plans?\s+to|intends?\s+to|would)\b",
     re.I,
 )
 _PAST_CUE = re.compile(
-    r"\b(?:took|went|came|was|were|had|did|became|kicked|ruled|said|announced|filed|sued|signed|issued|added|"
+    _WS + r"(?:took|went|came|was|were|had|did|became|kicked|ruled|said|announced|filed|sued|signed|issued|added|"
     r"published|upheld|voted|ordered|banned|imposed|released|earlier|ago)\b",
     re.I,
 )
+_PAST_AUX = re.compile(_WS + r"(?:took|went|came|was|were|had|did|became|expired|kicked)\b", re.I)
 _FUTURE_ROLES = frozenset({"effective_date", "compliance_deadline", "extension"})
+# how far (characters left, right) a cue may sit from a date of each precision: vague dates need a close cue
+_REACH = {"day": (120, 90), "month": (60, 25), "year": (30, 25)}
 
 _BREAK = re.compile(r"[.!?][\"')]?\s+(?=[\"'(]?[A-Z0-9])|\n")
 
@@ -205,8 +210,11 @@ class DateFinder:
             starts = [a.start()]
             k = a.start()
             for _ in range(4):
-                k = text.rfind(" ", max(last_end, k - 25), k - 1)
+                lo = max(last_end, k - 25)
+                k = text.rfind(" ", lo, k - 1)
                 if k < 0:
+                    if lo == 0:
+                        starts.append(0)
                     break
                 starts.append(k + 1)
             for st in reversed(starts):
@@ -270,6 +278,8 @@ class DateFinder:
         """+1 when the clause speaks of the future, -1 of the past, 0 when it does not say."""
         if _FUTURE_CUE.search(left):
             return 1
+        if role in _FUTURE_ROLES:
+            return -1 if _PAST_AUX.search(left) else 1
         if _PAST_CUE.search(left):
             return -1
         if role in _FUTURE_ROLES:
@@ -334,7 +344,9 @@ class DateFinder:
         ):
             return "effective_date"
         # vague dates (a month or a year) take a role only from a cue close by
-        reach_left, reach_right = (120, 90) if found.precision == "day" else (40, 25)
+        reach_left, reach_right = _REACH[found.precision]
+        if len(left.strip()) < 16:  # "In May 2019, the department added ..." : the verb follows the subject
+            reach_right = 90
         best_role, best_dist = "other", 10_000
         window = left[-reach_left:]
         for mm in _ALL_CUES.finditer(window):

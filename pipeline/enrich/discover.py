@@ -65,6 +65,7 @@ _GENERIC = frozenset(
     Science Research Development Policy Cyber Cybersecurity Emergency Energy Health Education Transport
     Transportation Infrastructure Consumer Consumers Market Markets Competition Investment Investments Industrial
     European American Chinese Russian British Canadian Australian Indian Japanese Korean Taiwanese US U.S. UK EU
+    West East North South Western Eastern Northern Southern Upper Lower Greater
     New Old Big Small Top Major Joint Special Strategic Critical Advanced Intelligence Military Army Navy Air Force
     High Supreme District Appeals Circuit Federal-state Company Companies Group Office Court Ministry Department
     Agency Commission Authority Bureau Council Board Committee Service Administration Telecom Mobile Media Tech
@@ -106,7 +107,6 @@ class Discoverer:
         """
         absorbed: list[int] = []
         found: dict[str, tuple[str, str, set[str]]] = {}  # slug -> (name, type, extra surface forms)
-        n = len(toks)
         caps = [i for i, t in enumerate(toks) if t[0].isupper() and not covered[i]]
         k = 0
         while k < len(caps):
@@ -140,7 +140,7 @@ class Discoverer:
         while run and (run[0] in _LEAD or run[0] in _CONNECTORS):
             run = run[1:]
             i += 1
-        while run and run[-1] in _CONNECTORS:
+        while run and (run[-1] in _CONNECTORS or run[-1] in _LEAD):
             run = run[:-1]
         if len(run) < 2 and not (absorb is not None and run):
             return False
@@ -205,7 +205,7 @@ class Discoverer:
             if rest and rest[0] in ("General", "Secretary", "Minister"):
                 rest = rest[1:]
             run, prev = rest, "Mr"
-        if len(run) not in (2, 3) or not all(t.isalpha() and not t.isupper() for t in run):
+        if len(run) not in (2, 3) or not all(t.isalpha() and t[0].isupper() and not t.isupper() for t in run):
             return run, None
         if any(t in _STOP or t in _GENERIC for t in run):
             return run, None

@@ -99,10 +99,6 @@ class Linker:
         strong: Counter[str] = Counter()
         vetoed: set[str] = set()
         pending: list[Match] = []
-        outer: dict[int, str] = {}
-        for m in matches:
-            if m.pattern.kind == "strong" and not m.nested:
-                outer[m.start] = m.pattern.target
         for m in matches:
             kind = m.pattern.kind
             if m.nested:

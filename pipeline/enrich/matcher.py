@@ -76,11 +76,19 @@ class TokenTrie:
 
     def __init__(self, patterns: Iterable[Pattern]) -> None:
         self.root: dict = {}
+        patterns = list(patterns)
         for p in patterns:
             node = self.root
             for tok in p.tokens:
                 node = node.setdefault(tok.lower(), {})
             node.setdefault(_END, []).append(p)
+        # long names that contain another strong name ("FCC Covered List"): only these need a nested scan
+        self._has_nested: set[int] = set()
+        for p in patterns:
+            if p.kind == "strong" and p.length > 1:
+                low = [t.lower() for t in p.tokens]
+                if self._nested(list(p.tokens), low, 0, p.length):
+                    self._has_nested.add(id(p))
 
     def scan(self, toks: list[str], low: list[str]) -> tuple[list[Match], list[Match]]:
         """Entity matches (longest at each position; a strong match consumes its tokens) and term matches."""
@@ -88,12 +96,11 @@ class TokenTrie:
         entity_matches: list[Match] = []
         term_matches: list[Match] = []
         n = len(toks)
-        i = 0
-        while i < n:
-            node = root.get(low[i])
-            if node is None:
-                i += 1
+        skip_to = 0
+        for i in [k for k, t in enumerate(low) if t in root]:
+            if i < skip_to:
                 continue
+            node = root[low[i]]
             best_ent: list[Pattern] = []
             best_len = 0
             best_term: Pattern | None = None
@@ -123,11 +130,9 @@ class TokenTrie:
                 for p in best_ent:
                     entity_matches.append(Match(p, i, i + best_len))
                 if any(p.kind == "strong" for p in best_ent):
-                    if best_len > 1:
+                    if best_len > 1 and any(id(p) in self._has_nested for p in best_ent):
                         entity_matches.extend(self._nested(toks, low, i, i + best_len))
-                    i += best_len
-                    continue
-            i += 1
+                    skip_to = i + best_len
         return entity_matches, term_matches
 
     def _nested(self, toks: list[str], low: list[str], start: int, end: int) -> list[Match]:

@@ -13,7 +13,8 @@ entities of these types from these countries count in the ``subject`` group), ``
 (group = [entity types]: linked entities of those types count in that group), ``required`` (groups that must be present), ``missing_penalty``, ``title_weight`` and
 ``[groups.<name>]`` tables with ``weight`` and ``terms``. The score is
 ``sigmoid(bias + sum(weight * log1p(density)))`` where density is hits per 100 words (the title
-counts ``title_weight`` times), minus ``missing_penalty`` for each required group with no hit.
+counts ``title_weight`` times), minus ``missing_penalty`` for each ``required`` group with fewer
+hits than asked (a list of groups needing one hit, or a table group = minimum hits).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Topic:
     subject_countries: frozenset[str] = frozenset()
     subject_types: frozenset[str] = frozenset({"company", "product", "country"})
     entity_groups: tuple[tuple[str, frozenset[str]], ...] = ()
-    required: tuple[str, ...] = ()
+    required: tuple[tuple[str, float], ...] = ()  # (group, minimum hits)
     missing_penalty: float = 3.0
     title_weight: float = 3.0
     min_words: int = 150
@@ -61,8 +62,8 @@ class Topic:
         for g in self.groups:
             c = counts.get(g.name, 0.0)
             z += g.weight * math.log1p(c * scale)
-        for name in self.required:
-            if counts.get(name, 0.0) <= 0:
+        for name, minimum in self.required:
+            if counts.get(name, 0.0) < minimum:
                 z -= self.missing_penalty
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -129,8 +130,12 @@ def parse_vocabulary(data: Mapping[str, Any], name: str | None, threshold: float
             raise _err(f"vocabulary.groups.{gname}", "expected a table")
         groups.append(TermGroup(gname, _number(g.get("weight", 1.0), f"vocabulary.groups.{gname}.weight"),
                                 _str_list(g.get("terms", []), f"vocabulary.groups.{gname}.terms")))
-    required = _str_list(data.get("required", []), "vocabulary.required")
-    unknown = [r for r in required if r not in groups_raw]
+    raw_required = data.get("required", [])
+    if isinstance(raw_required, dict):
+        required = tuple((str(k), _number(v, f"vocabulary.required.{k}", 0)) for k, v in raw_required.items())
+    else:
+        required = tuple((r, 1.0) for r in _str_list(raw_required, "vocabulary.required"))
+    unknown = [r for r, _ in required if r not in groups_raw]
     if unknown:
         raise _err("vocabulary.required", f"unknown group(s): {', '.join(unknown)}")
     thr = threshold if threshold is not None else _number(data.get("threshold", 0.5), "vocabulary.threshold", 0, 1)

@@ -39,26 +39,33 @@ _STRONG_WORDS = frozenset((
     "cookie", "cookies", "consent", "gdpr", "onetrust", "didomi", "usercentrics", "sourcepoint", "newsletter",
     "outbrain", "taboola", "breadcrumb", "breadcrumbs", "social", "sharing", "sharebar",
 ))
-_MARKED_SEL = ('[class], [id], [hidden], [aria-hidden="true"], [style*="display:none" i], '
-               '[style*="display: none" i]')
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HIDDEN_SEL = ('[hidden], [aria-hidden="true"], [style*="display:none" i], [style*="display: none" i], '
+               '[style*="visibility:hidden" i], [style*="visibility: hidden" i]')
+# Elements whose class/id is checked; inline leaves (links, images, icons) are left to the block filters.
+_CLASSED_SEL = "[class], [id]"
+_WEAK, _STRONG = 1, 2
 _SEGMENT_SPLIT = re.compile(r"[-_]+")
 
 
-_WEAK, _STRONG = 1, 2
+def _token_kind(token: str) -> int:
+    """How surely one class token marks boilerplate: _STRONG (a segment such as "cookie" or "consent"
+    anywhere), _WEAK (the last segment is a boilerplate word: "article-comments"), else 0."""
+    segments = _SEGMENT_SPLIT.split(token.lower())
+    if not _STRONG_WORDS.isdisjoint(segments):
+        return _STRONG
+    last = segments[-1] or (segments[-2] if len(segments) > 1 else "")
+    return _WEAK if last in _BOILER_WORDS else 0
 
 
-def _boiler_kind(value: str) -> int:
-    """How surely a class/id value marks boilerplate: 0 not, _WEAK (a token ends in a boilerplate word),
-    _STRONG (a token contains a word such as "cookie" or "consent" anywhere)."""
+def _boiler_kind(value: str, cache: dict[str, int]) -> int:
+    """The strongest token verdict of a class/id value (tokens repeat a lot within a page: cached)."""
     kind = 0
-    for token in value.lower().split():
-        segments = _SEGMENT_SPLIT.split(token)
-        if not _STRONG_WORDS.isdisjoint(segments):
-            return _STRONG
-        last = segments[-1] or (segments[-2] if len(segments) > 1 else "")
-        if last in _BOILER_WORDS:
-            kind = _WEAK
+    for token in value.split():
+        verdict = cache.get(token)
+        if verdict is None:
+            verdict = cache[token] = _token_kind(token)
+        if verdict > kind:
+            kind = verdict
     return kind
 
 
@@ -112,24 +119,25 @@ def remove_junk(root: LexborNode) -> None:
     # A class word is weak evidence: a node holding a large share of the page text is a layout wrapper
     # (hidden streaming containers, "content with-sidebar"), not boilerplate.
     limit = 0.4 * len(root.text(deep=True, strip=True))
+    for node in root.css(_HIDDEN_SEL):
+        if node.tag not in _PROTECTED_TAGS and len(node.text(deep=True, strip=True)) < limit:
+            node.decompose(False)
     verdicts: dict[str, int] = {}
-    for node in root.css(_MARKED_SEL):
-        if node.tag in _PROTECTED_TAGS:
-            continue
+    tokens: dict[str, int] = {}
+    for node in root.css(_CLASSED_SEL):
         attrs = node.attributes
-        style = attrs.get("style")
-        if "hidden" in attrs or attrs.get("aria-hidden") == "true" or (style and _HIDDEN_STYLE.search(style)):
-            kind = _WEAK
-        else:
-            kind = 0
-            for key in ("class", "id"):
-                value = attrs.get(key)
-                if value:
-                    verdict = verdicts.get(value)
-                    if verdict is None:
-                        verdict = verdicts[value] = _boiler_kind(value)
-                    kind = max(kind, verdict)
-        if kind == _STRONG or (kind == _WEAK and len(node.text(deep=True, strip=True)) < limit):
+        kind = 0
+        for key in ("class", "id"):
+            value = attrs.get(key)
+            if value:
+                verdict = verdicts.get(value)
+                if verdict is None:
+                    verdict = verdicts[value] = _boiler_kind(value, tokens)
+                if verdict > kind:
+                    kind = verdict
+        if not kind or node.tag in _PROTECTED_TAGS:
+            continue
+        if kind == _STRONG or len(node.text(deep=True, strip=True)) < limit:
             node.decompose(False)
 
 

@@ -10,6 +10,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from .body import extract_body
 from .decode import decode_html
+from .jsonld import ARTICLE_TYPES
 from .language import choose_language
 from .metadata import Metadata, extract_metadata
 from .model import ExtractedArticle
@@ -81,12 +82,14 @@ def _extract(html: str | bytes, url: str, feed_item: object | None, body_selecto
 
 
 def _is_article(md: Metadata, text: str) -> bool:
-    if md.ld_types & _INDEX_LD and not md.article_body:
+    """Enough prose makes an article; a page that declares itself a listing (CollectionPage, ItemList…)
+    and nothing article-like needs more of it, since teaser lists can look like prose."""
+    declared_article = bool(md.ld_types & ARTICLE_TYPES) or (md.og_type or "") in _ARTICLE_OG
+    if md.ld_types & _INDEX_LD and not declared_article and len(text) < 1500:
         return False
     if len(text) >= MIN_ARTICLE_CHARS * 2:
         return True
-    declared = (md.og_type or "") in _ARTICLE_OG or md.published_at is not None
-    return declared and len(text) >= MIN_ARTICLE_CHARS
+    return (declared_article or md.published_at is not None) and len(text) >= MIN_ARTICLE_CHARS
 
 
 def _result(url: str, md: Metadata, text: str, language: str | None, *, is_article: bool) -> ExtractedArticle:

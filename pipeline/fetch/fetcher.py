@@ -13,8 +13,9 @@ import email.utils
 import hashlib
 import logging
 import random
+import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
@@ -97,6 +98,10 @@ def _sniff(body: bytes) -> str | None:
     return None
 
 
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
     if not value:
@@ -119,13 +124,15 @@ class Fetcher:
     ``transport`` replaces the network (tests, benchmarks); with it the SSRF guard still checks
     each hop before the request but cannot pin the connection. ``resolver`` replaces DNS
     (``(host, port) -> [address, ...]``); ``allow_networks`` exempts CIDR blocks from the guard
-    (e.g. one intranet server) without opening all private networks.
+    (e.g. one intranet server) without opening all private networks. ``ssl_context`` replaces the
+    default certificate verification (certifi's CA bundle), e.g. to trust a private CA.
     """
 
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None,
                  resolver: Resolver | None = None, allow_networks: Iterable[str] = (),
                  retry_base: float = 1.0, max_retry_after: float = MAX_RETRY_AFTER,
-                 max_child_sitemaps: int = MAX_CHILD_SITEMAPS, rng: random.Random | None = None) -> None:
+                 max_child_sitemaps: int = MAX_CHILD_SITEMAPS, rng: random.Random | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.settings = settings
         self.guard = AddressGuard(allow_private=settings.allow_private_networks, resolver=resolver,
                                   allow_networks=allow_networks, timeout=settings.connect_timeout)
@@ -138,7 +145,7 @@ class Fetcher:
         self._robots = RobotsCache(self._load_robots)
         limits = httpx.Limits(max_connections=None, keepalive_expiry=30.0,  # per origin
                               max_keepalive_connections=max(2, settings.per_host_concurrency))
-        self._transport = transport or GuardedTransport(self.guard, limits=limits)
+        self._transport = transport or GuardedTransport(self.guard, limits=limits, ssl_context=ssl_context)
         self._client = httpx.AsyncClient(
             transport=self._transport,
             follow_redirects=False,
@@ -181,6 +188,12 @@ class Fetcher:
 
     async def _check_robots(self, url: str, host: str) -> None:
         rules = await self._robots.rules(url)
+        if rules.failure is not None:
+            failure = rules.failure
+            err = type(failure)(f"robots.txt of {host} unreachable: {failure}", url=url,
+                                http_status=failure.http_status, retry_after=failure.retry_after)
+            err.retryable = False  # already retried when robots.txt was fetched; cached for a minute
+            raise err
         delay = rules.crawl_delay(self._agent_token)
         if delay:
             if delay > MAX_CRAWL_DELAY:
@@ -317,11 +330,13 @@ class Fetcher:
         if declared.isdigit() and int(declared) > limit and not too_large_ok:
             raise TooLarge(f"Content-Length {declared} exceeds max_body_size of {limit} bytes", url=url,
                            http_status=status)
-        decoder = BoundedDecoder(headers.get("content-encoding"), limit)
+        # A response that httpx already read (a MockTransport built from bytes) holds decoded content.
+        preread = response.is_stream_consumed
+        decoder = BoundedDecoder(None if preread else headers.get("content-encoding"), limit)
         chunks: list[bytes] = []
         wire = 0
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in (_once(response.content) if preread else response.aiter_raw()):
                 wire += len(chunk)
                 if wire > limit:
                     raise TooLarge(f"body exceeds max_body_size of {limit} bytes while streaming", url=url)

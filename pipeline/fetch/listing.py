@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -18,7 +19,12 @@ def site_of(host: str) -> str:
     A heuristic instead of the Public Suffix List; it only decides which links on a listing
     page count as the site's own articles.
     """
-    labels = host.lower().rstrip(".").split(".")
+    host = host.lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))  # an address is its own site
+    except ValueError:
+        pass
+    labels = host.split(".")
     if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SHORT_SLD:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])

@@ -16,12 +16,15 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
+from pipeline.fetch.errors import FetchError
+
 log = logging.getLogger(__name__)
 
 MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is clamped (and logged)
 ROBOTS_TTL = 24 * 3600.0  # RFC 9309: do not use a cached robots.txt for more than 24 hours
-ROBOTS_ERROR_TTL = 600.0
-MAX_ORIGINS = 5000  # cached robots.txt files before expired ones are dropped  # re-ask an unreachable robots.txt after ten minutes
+ROBOTS_ERROR_TTL = 600.0  # re-ask a robots.txt that answered 5xx after ten minutes
+ROBOTS_NETWORK_ERROR_TTL = 60.0  # a host that could not be reached: other sources on it fail fast
+MAX_ORIGINS = 5000  # cached robots.txt files before expired ones are dropped
 
 
 class HostGate:
@@ -60,6 +63,7 @@ class RobotsRules:
     allow_all: bool
     note: str
     expires: float
+    failure: FetchError | None = None  # the host could not be reached at all
 
     def can_fetch(self, url: str, agent: str) -> bool:
         if self.parser is None:
@@ -139,9 +143,16 @@ class RobotsCache:
             status, text = await self._loader(origin + "/robots.txt")
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
+        except FetchError as exc:
             log.info("robots unreachable origin=%s error=%r", origin, str(exc))
-            return RobotsRules(None, False, f"robots.txt unreachable ({exc}); assuming disallow (RFC 9309)",
+            if exc.http_status is not None:  # 5xx or 429 after retries: the server says "not now"
+                return RobotsRules(None, False, f"robots.txt unreachable ({exc}); assuming disallow (RFC 9309)",
+                                   now + ROBOTS_ERROR_TTL)
+            # Network failure or refusal: the host itself is the problem; report that, briefly cached.
+            return RobotsRules(None, False, f"robots.txt: {exc}", now + ROBOTS_NETWORK_ERROR_TTL, failure=exc)
+        except Exception as exc:  # noqa: BLE001 - never let robots.txt crash a fetch
+            log.warning("robots failed origin=%s error=%r", origin, repr(exc))
+            return RobotsRules(None, False, f"robots.txt unreadable ({type(exc).__name__}); assuming disallow",
                                now + ROBOTS_ERROR_TTL)
         if 200 <= status < 300:
             return RobotsRules(Protego.parse(text), True, "robots.txt", now + ROBOTS_TTL)

@@ -71,9 +71,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     request, which costs more than the parsing once a cycle talks to many hosts at once.
     """
 
-    def __init__(self, guard: AddressGuard, *, limits: httpx.Limits) -> None:
+    def __init__(self, guard: AddressGuard, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None
+                 ) -> None:
         self._backend = GuardedBackend(guard)
-        self._ssl = httpx.create_ssl_context(trust_env=False)
+        self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
         self._limits = limits
         self._origins: dict[tuple[str, str, int | None], _OriginTransport] = {}
 

@@ -72,8 +72,10 @@ def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]], ke
     """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL: safe under concurrent writers."""
     if not rows:
         return
-    stmt = _dialect_insert(session, table).values(rows).on_conflict_do_nothing(index_elements=keys)
-    session.execute(stmt)
+    # executemany of one statement: compiled once and cached (a multi-row VALUES is compiled anew
+    # for every row count, which cost more than the inserts themselves)
+    stmt = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt, rows)
 
 
 def upsert(session: Session, table: Table, rows: list[dict[str, Any]], keys: list[str],
@@ -81,9 +83,9 @@ def upsert(session: Session, table: Table, rows: list[dict[str, Any]], keys: lis
     """INSERT ... ON CONFLICT DO UPDATE; ``update`` maps column -> f(excluded, table) expression."""
     if not rows:
         return
-    ins = _dialect_insert(session, table).values(rows)
+    ins = _dialect_insert(session, table)
     sets = {col: fn(ins.excluded, table.c) for col, fn in update.items()}
-    session.execute(ins.on_conflict_do_update(index_elements=keys, set_=sets))
+    session.execute(ins.on_conflict_do_update(index_elements=keys, set_=sets), rows)  # executemany, cached
 
 
 def _dialect_insert(session: Session, table: Table) -> Any:

@@ -61,7 +61,7 @@ class FetchRow(Base):
     """One fetch attempt of a source (its feed, sitemap or listing page)."""
 
     __tablename__ = "fetches"
-    __table_args__ = (Index(None, "source_id", "started_at"), Index(None, "status"))
+    __table_args__ = (Index(None, "source_id", "started_at"), Index(None, "status"), Index(None, "target", "url"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))

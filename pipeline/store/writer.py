@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -60,6 +60,29 @@ def known_urls(session: Session, canonical_urls: list[str]) -> set[str]:
     for i in range(0, len(canonical_urls), 500):
         chunk = canonical_urls[i:i + 500]
         found.update(session.scalars(select(ArticleRow.canonical_url).where(ArticleRow.canonical_url.in_(chunk))))
+    return found
+
+
+ARTICLE_URL_MAX = 2000  # article fetch rows are keyed by URL; btree entries must stay small
+MAX_ARTICLE_ATTEMPTS = 3
+
+
+def given_up_urls(session: Session, canonical_urls: list[str]) -> set[str]:
+    """Article URLs not worth fetching again: no article there, refused, or failed too often.
+
+    Without this, an index page listed in a sitemap would be fetched on every cycle forever.
+    """
+    found: set[str] = set()
+    for i in range(0, len(canonical_urls), 500):
+        chunk = [u[:ARTICLE_URL_MAX] for u in canonical_urls[i:i + 500]]
+        rows = session.execute(
+            select(FetchRow.url, FetchRow.status, func.count())
+            .where(FetchRow.target == "article", FetchRow.url.in_(chunk))
+            .group_by(FetchRow.url, FetchRow.status)
+        )
+        for url, status, n in rows:
+            if status in ("no_article", "refused", "blocked_by_robots") or n >= MAX_ARTICLE_ATTEMPTS:
+                found.add(url)
     return found
 
 
