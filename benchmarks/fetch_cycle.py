@@ -58,7 +58,8 @@ def serve(port_out: mp.connection.Connection, latency: float, items: int) -> Non
     port_out.recv()  # block until the parent says stop
     web.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    port_out.send(usage.ru_utime + usage.ru_stime)
+    answered = sorted(r.answered_at - r.at for r in web.requests() if r.answered_at is not None)
+    port_out.send((usage.ru_utime + usage.ru_stime, answered))
 
 
 def host_bound(k: int, c: int, d: float, latency: float) -> float:
@@ -118,7 +119,7 @@ def main() -> None:
         cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
     finally:
         parent.send("stop")
-        server_cpu = parent.recv() if parent.poll(10) else float("nan")
+        server_cpu, answered = parent.recv() if parent.poll(10) else (float("nan"), [])
         server.join(5)
 
     per_host = [args.feeds // args.hosts + (1 if h < args.feeds % args.hosts else 0) for h in range(args.hosts)]
@@ -138,6 +139,9 @@ def main() -> None:
     print(f"  ratio: {ratio:.3f}  (bar <= 1.2: {'PASS' if ratio <= 1.2 else 'FAIL'})")
     print(f"  CPU: fetcher {cpu:.2f} s ({cpu / n * 1000:.2f} ms per feed), test server (other process) "
           f"{server_cpu:.2f} s, on {os.cpu_count()} cores")
+    if answered:  # shows whether the server, not the fetcher, added time
+        q = [answered[min(len(answered) - 1, int(len(answered) * p))] * 1000 for p in (0.5, 0.99)]
+        print(f"  test server answer time: p50 {q[0]:.0f} ms, p99 {q[1]:.0f} ms (latency {args.latency * 1000:.0f} ms)")
     print(f"  peak RSS: {rss_after / 1024:.1f} MiB (before the cycle {rss_before / 1024:.1f} MiB)")
     if traced_peak is not None:
         print(f"  tracemalloc peak: {traced_peak / 1024**2:.1f} MiB")

@@ -49,6 +49,33 @@ def node_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def dead_local_owners(session: Session, now: datetime) -> list[str]:
+    """Lease owners on this host whose process is gone (killed, crashed): their leases are void.
+
+    Without this a `run --once` killed with SIGKILL would keep every source leased until the lease
+    expires, and the rerun would skip them all as "leased elsewhere".
+    """
+    host = socket.gethostname()
+    owners = session.scalars(select(SourceRow.lease_owner).where(
+        SourceRow.lease_owner.like(f"{host}:%"), SourceRow.lease_expires_at >= now).distinct())
+    dead = []
+    for owner in owners:
+        pid = owner.rsplit(":", 1)[1] if owner else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            dead.append(owner)
+    return dead
+
+
 @dataclass
 class SourceOutcome:
     key: str
@@ -122,10 +149,13 @@ class CycleRunner:
         keys = {s.key: s for s in sources}
         claimed: list[Source] = []
         with self.sessions() as s, s.begin():
+            dead = dead_local_owners(s, now)
+            if dead:
+                log.warning("taking over the leases of stopped processes", extra={"owners": ",".join(dead)})
             q = select(SourceRow).where(
                 SourceRow.key.in_(list(keys)),
                 or_(SourceRow.lease_expires_at.is_(None), SourceRow.lease_expires_at < now,
-                    SourceRow.lease_owner == self.node),
+                    SourceRow.lease_owner == self.node, SourceRow.lease_owner.in_(dead)),
             )
             if due_only:
                 q = q.where(or_(SourceRow.next_fetch_at.is_(None), SourceRow.next_fetch_at <= now))

@@ -252,6 +252,7 @@ class Daemon:
         self._track()
         try:
             wait = await asyncio.to_thread(self._seconds_until_due, source)
+            self.state.last_tick_at = utcnow()
             if wait is None:
                 return
             if wait > 0:

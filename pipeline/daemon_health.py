@@ -34,12 +34,13 @@ class HealthState:
     stopping: bool = False
     jobs: int = 0
     in_flight: int = 0
+    last_tick_at: datetime | None = None  # any source job turn that reached the database (run or skip)
     last_cycle_at: datetime | None = None  # any source run that completed
     last_successful_cycle_at: datetime | None = None  # a source run that fetched successfully
     last_db_error: str | None = None
     last_db_error_at: datetime | None = None
     last_digest_day: str | None = None
-    stall_after: float = 3600.0  # seconds without any completed source run before "stalled"
+    stall_after: float = 3600.0  # seconds without any source job turn before "stalled"
 
 
 class DatabaseProbe:
@@ -69,7 +70,9 @@ def health_report(state: HealthState, probe: DatabaseProbe) -> tuple[bool, dict[
     db_ok, db_err = probe.check()
     now = utcnow()
     uptime = (now - state.started_at).total_seconds()
-    last = state.last_cycle_at or state.started_at
+    # a turn that found its source leased by another node counts: with more nodes than work, a
+    # healthy node may rarely fetch, but its scheduler still turns
+    last = state.last_tick_at or state.started_at
     stalled = (now - last).total_seconds() > state.stall_after
     problems = []
     if not state.scheduler_running:
@@ -77,7 +80,7 @@ def health_report(state: HealthState, probe: DatabaseProbe) -> tuple[bool, dict[
     if not db_ok:
         problems.append("database unreachable")
     if stalled:
-        problems.append(f"no source run completed for {int((now - last).total_seconds())}s")
+        problems.append(f"scheduler stalled: no source job turn for {int((now - last).total_seconds())}s")
     healthy = not problems
     body = {
         "status": "ok" if healthy else "unhealthy",
@@ -89,6 +92,7 @@ def health_report(state: HealthState, probe: DatabaseProbe) -> tuple[bool, dict[
         "database": {"reachable": db_ok, "error": db_err,
                      "last_error": state.last_db_error,
                      "last_error_at": _iso(state.last_db_error_at)},
+        "last_tick_at": _iso(state.last_tick_at),
         "last_cycle_at": _iso(state.last_cycle_at),
         "last_successful_cycle_at": _iso(state.last_successful_cycle_at),
         "last_digest_day": state.last_digest_day,

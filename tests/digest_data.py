@@ -173,6 +173,7 @@ def populate_hostile(s: Session, beacon: str = "http://127.0.0.1:9/pwned") -> Id
               event="e1", site_name="قناة")
     b.article("s1", url=f"{beacon}?img", title=f"<iframe src='{beacon}'></iframe>" + RTL_TITLE,
               first_seen=at(4), relevance=0.99)
+    b.article("rtl", url="https://arabic.example/news/1", title=RTL_TITLE, first_seen=at(4.5), site_name="قناة")
     b.article("s2", url="  JaVaScRiPt:alert(1)", title="Sneaky\x01control\x07chars", first_seen=at(5))
     b.entity("evil-ent", '<b onmouseover="alert(1)">Evil Corp</b>', "company", "a1")
     b.date("a1", date(2027, 1, 1), "effective_date", snippet="<script>alert('snippet')</script>")

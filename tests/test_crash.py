@@ -154,7 +154,7 @@ def test_sigkill_at_random_points_then_rerun(crash_db: str, tmp_path: Path) -> N
             final = Run(cfg, crash_db)
             rc = final.finish()
             assert rc == 0, "".join(final.lines)
-            print("".join(final.lines)[-3000:])
+            print("kills:", kills, "seed:", seed)
             check_database(sessions, web, port, cfg, kills, seed)
         finally:
             engine.dispose()
@@ -183,7 +183,8 @@ def check_database(sessions, web: NewsWeb, port: int, cfg: Path, kills: list[str
         relevant = 0
         for r in rows:
             e = enricher.enrich(r.title, r.text, r.published_at, r.language)
-            assert by_article.get(r.id, set()) == {h.key for h in e.entities}, f"entities of {r.url} {where}"
+            got, want = by_article.get(r.id, set()), {h.key for h in e.entities}
+            assert got == want, f"entities of {r.url}: stored {sorted(got)}, expected {sorted(want)} {where}"
             assert dates.get(r.id, set()) == {(d.date.isoformat(), d.role) for d in e.dates}, \
                 f"dates of {r.url} {where}"
             if fingerprint(r.title, r.text).band_keys:

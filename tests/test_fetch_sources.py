@@ -131,14 +131,17 @@ def test_json_feed_11_and_10(testweb: LocalWeb) -> None:
 def test_malformed_feeds(testweb: LocalWeb) -> None:
     testweb.add("/garbage", "<rss><channel><item><title>broken", content_type="application/rss+xml")
     testweb.add("/notjson", '{"version": "https://jsonfeed.org/version/1.1", "items": [', content_type="application/json")
-    testweb.add("/html", "<html><body><p>just a page</p></body></html>", content_type="text/html")
+    testweb.add("/html", '<html><head><link rel="alternate" type="application/rss+xml" href="/rss/news.xml">'
+                "</head><body><p>just a page</p></body></html>", content_type="text/html")
     # Unescaped "&" makes this invalid XML, but feedparser's lenient mode still reads the item.
     testweb.add("/lenient", RSS2.replace("First &amp; old", "First & old"), content_type="application/rss+xml")
     bad = fetch(testweb, "feed", "/garbage")
     assert bad.status == "error" and "malformed feed" in (bad.error or "")
     assert bad.body_hash is None  # so the next fetch parses again
     assert fetch(testweb, "feed", "/notjson").error.startswith("malformed JSON feed")
-    assert "text/html is not an XML media type" in (fetch(testweb, "feed", "/html").error or "")
+    html_error = fetch(testweb, "feed", "/html").error or ""
+    assert html_error.startswith("malformed feed")
+    assert f"the page links to feeds: {testweb.url('/rss/news.xml')}" in html_error
     testweb.add("/empty", '<rss version="2.0"><channel><title>quiet</title></channel></rss>', content_type="text/xml")
     empty = fetch(testweb, "feed", "/empty")
     assert empty.status == "ok" and empty.candidates == []

@@ -11,7 +11,12 @@ module, or ``pytest_plugins = ["tests.testweb"]`` in the top-level conftest.py):
         testweb.requests("/feed.xml")[0].headers["user-agent"]
 
 Routes are exact paths (the query string may be part of the path), optionally per host.
-Unknown paths answer 404. Every request is logged before it is answered.
+Unknown paths answer 404 (or ``set_default(handler)``). Every request is logged before it is
+answered (``answered_at`` is set once the answer is written). ``LocalWeb(tls=ssl_context)`` serves
+HTTPS. Ready-made misbehaviour: ``add_slow``, ``add_endless``, ``add_trickle``, ``add_reset``,
+``add_close_early``, ``add_redirect``/``add_redirect_loop``, ``add_retry_after`` (429/503),
+``add_flaky`` (500 then 200), ``add_gzip_bomb``, ``add_sequence`` for anything else; wrong
+content types and charsets are plain ``add(..., content_type=...)`` calls.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class LoggedRequest:
     host: str  # Host header without the port
     headers: dict[str, str]  # lower-case names
     at: float  # time.monotonic() when the request arrived
+    answered_at: float | None = None  # time.monotonic() when the answer was written (None: no answer)
 
 
 Handler = Callable[[LoggedRequest], Response]
@@ -225,6 +231,7 @@ class LocalWeb:
             return
         try:
             self._write(h, resp)
+            req.answered_at = time.monotonic()
         except (BrokenPipeError, ConnectionResetError, OSError):
             h.close_connection = True
 

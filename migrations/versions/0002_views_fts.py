@@ -102,55 +102,48 @@ LEFT JOIN sources s ON s.id = a.source_id
     # One row per event ("event": when it happened, and the first article that reported it) plus
     # one row per distinct dated statement of the event's articles (effective date, deadline,
     # ruling, ...; from the earliest article that made it). Merged events and stories are left out.
+    # Written as two plain SELECTs with index-probing subqueries (no window over all articles), so
+    # a filter such as story_id = 7 reaches both branches and reads only that story's rows.
+    first = "COALESCE({p}.published_at, {p}.first_seen_at)".format
     story_timeline = f"""
 CREATE VIEW v_story_timeline AS
-WITH live_events AS (
-    SELECT e.id, e.story_id, e.title, e.occurred_on
-    FROM events e JOIN stories st ON st.id = e.story_id
-    WHERE e.merged_into IS NULL AND st.merged_into IS NULL
-),
-event_articles AS (
-    SELECT a.id, a.event_id, a.title, a.url, a.published_at, a.first_seen_at,
-           {_outlet('a', 's')} AS outlet,
-           ROW_NUMBER() OVER (PARTITION BY a.event_id
-                              ORDER BY COALESCE(a.published_at, a.first_seen_at), a.id) AS rank_in_event
-    FROM articles a LEFT JOIN sources s ON s.id = a.source_id
-    WHERE a.event_id IS NOT NULL
-),
-dated AS (
-    SELECT ea.event_id, ad.date, ad.precision, ad.role, ad.snippet, ea.id AS article_id,
-           ROW_NUMBER() OVER (PARTITION BY ea.event_id, ad.date, ad.role
-                              ORDER BY ea.rank_in_event) AS rank_in_statement
-    FROM article_dates ad JOIN event_articles ea ON ea.id = ad.article_id
-),
-timeline_rows AS (
-    SELECT le.id AS event_id, COALESCE(le.occurred_on, {day(p='ea')}) AS date, 'day' AS precision,
-           'event' AS role, NULL AS snippet, ea.id AS article_id
-    FROM live_events le LEFT JOIN event_articles ea ON ea.event_id = le.id AND ea.rank_in_event = 1
-    UNION ALL
-    SELECT d.event_id, d.date, d.precision, d.role, d.snippet, d.article_id
-    FROM dated d JOIN live_events le ON le.id = d.event_id
-    WHERE d.rank_in_statement = 1
-)
 SELECT st.id AS story_id,
        st.title AS story_title,
        st.status AS story_status,
-       le.id AS event_id,
-       le.title AS event_title,
-       le.occurred_on AS event_date,
-       tr.date,
-       tr.precision,
-       tr.role,
-       tr.snippet,
-       tr.article_id,
-       ea.title AS article_title,
-       ea.url AS article_url,
-       ea.outlet,
-       ea.published_at
-FROM timeline_rows tr
-JOIN live_events le ON le.id = tr.event_id
-JOIN stories st ON st.id = le.story_id
-LEFT JOIN event_articles ea ON ea.id = tr.article_id
+       e.id AS event_id,
+       e.title AS event_title,
+       e.occurred_on AS event_date,
+       COALESCE(e.occurred_on, {day(p='a')}) AS date,
+       'day' AS precision,
+       'event' AS role,
+       NULL AS snippet,
+       a.id AS article_id,
+       a.title AS article_title,
+       a.url AS article_url,
+       {_outlet('a', 's')} AS outlet,
+       a.published_at
+FROM events e
+JOIN stories st ON st.id = e.story_id AND st.merged_into IS NULL
+LEFT JOIN articles a ON a.id = (
+    SELECT a2.id FROM articles a2 WHERE a2.event_id = e.id
+    ORDER BY {first(p='a2')}, a2.id LIMIT 1)
+LEFT JOIN sources s ON s.id = a.source_id
+WHERE e.merged_into IS NULL
+UNION ALL
+SELECT st.id, st.title, st.status, e.id, e.title, e.occurred_on,
+       d.date, d.precision, d.role, d.snippet,
+       a.id, a.title, a.url, {_outlet('a', 's')}, a.published_at
+FROM events e
+JOIN stories st ON st.id = e.story_id AND st.merged_into IS NULL
+JOIN articles a ON a.event_id = e.id
+JOIN article_dates d ON d.article_id = a.id
+LEFT JOIN sources s ON s.id = a.source_id
+WHERE e.merged_into IS NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM articles a2 JOIN article_dates d2 ON d2.article_id = a2.id
+    WHERE a2.event_id = e.id AND d2.date = d.date AND d2.role = d.role
+      AND ({first(p='a2')} < {first(p='a')}
+           OR ({first(p='a2')} = {first(p='a')} AND a2.id < a.id)))
 """
     # Copies are folded: a syndicated copy does not count as another article.
     entity_activity = f"""

@@ -139,6 +139,11 @@ def run_demo(console: Console, db_url: str | None = None, workdir: Path | None =
         rt = Runtime(config=config, db_url=db)
         try:
             rt.open_db(auto_upgrade=True)
+            with rt.engine.connect() as conn:
+                before = conn.execute(text("SELECT COUNT(*) FROM articles")).scalar() or 0
+            if before:
+                console.print(f"[yellow]note: {describe(db)} already holds {before} articles; the demo's "
+                              "articles will be folded into any earlier demo run's as copies[/yellow]")
             for outlet in web.outlets():
                 note = "  (its feed is broken: answers 500)" if outlet.broken else ""
                 console.print(f"  {outlet.name:<24} {outlet.kind:<8} {web.source_url(outlet.key)}{note}")
@@ -184,6 +189,7 @@ def _replay(rt: Any, web: SampleWeb, console: Console) -> int:
 def _sources(rt: Any, config: Any, console: Console) -> None:
     from pipeline.health import source_status_rows
 
+    console.print()
     table = Table(title="Sources", title_justify="left")
     for col in ("key", "status", "failures in a row", "articles", "last error"):
         table.add_column(col, overflow="fold")

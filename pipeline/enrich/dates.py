@@ -33,8 +33,8 @@ _DATE_RE = re.compile(
   | (?P<dmy>\b(?P<d2>[0-3]?\d)(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH})\.?(?:,?\s+(?P<y2>(?:19|20)\d\d))?\b)
   | (?P<iso>\b(?P<y3>(?:19|20)\d\d)-(?P<m3>[01]\d)-(?P<d3>[0-3]\d)\b)
   | (?P<my>\b(?P<m4>{_MONTH})\.?,?\s+(?:of\s+)?(?P<y4>(?:19|20)\d\d)\b)
-  | (?P<mon>\b(?P<pm>in|by|until|since|from|through|before|after|early|late|mid|end\s+of|last|next|this|since\s+early|in\s+early|in\s+late)\s+(?P<m5>January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z0-9]))
-  | (?P<yr>\b(?P<py>[Ii]n|[Ss]ince|[Bb]y|[Uu]ntil|[Tt]hrough|[Ff]rom|[Bb]efore|[Ee]arly|[Ll]ate|[Mm]id-?|end\s+of|model\s+year|[Bb]eginning\s+in|[Ss]tarting\s+in)\s+(?P<y5>(?:19|20)\d\d)\b(?![-/]\d|\s*(?:%|percent)))
+  | (?P<mon>\b(?P<pm>(?i:in|by|until|since|from|through|before|after|early|late|mid|end\s+of|last|next|this|since\s+early|in\s+early|in\s+late))\s+(?P<m5>January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z0-9]))
+  | (?P<yr>\b(?P<py>[Ii]n|[Ss]ince|[Bb]y|[Uu]ntil|[Tt]hrough|[Ff]rom|[Bb]efore|[Ee]arly|[Ll]ate|[Mm]id-?|end\s+of|model\s+year|[Bb]eginning\s+in|[Ss]tarting\s+in)(?:\s+|(?<=-))(?P<y5>(?:19|20)\d\d)\b(?![-/]\d|\s*(?:%|percent)))
   | (?P<wd>(?<!\b[Aa]\s)(?<![Ee]very\s)(?<![Ee]ach\s)\b(?P<wpre>(?i:on|last|next|this|until|by|from|since)\s+)?(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b(?!,?\s+(?:{_MONTH}|[0-3]?\d\b)))
   | (?P<rel>\b(?P<rp>(?i:last|this|next|earlier\s+this|later\s+this|the\s+previous|the\s+following))\s+(?P<ru>month|year)\b)
   | (?P<dayref>\b(?P<dr>[Yy]esterday|today)\b(?!'s))
@@ -43,6 +43,11 @@ _DATE_RE = re.compile(
     re.VERBOSE,
 )
 
+# the words a date expression may start with before its anchor ("in", "end of", "gives them 30 days")
+_PREFIX_WORDS = frozenset(
+    "in by until till since from through before after early late mid mid- end of last next this on within gives give "
+    "gave has have had model year beginning starting earlier later the previous following".split()
+)
 # cheap anchors: every date expression contains one; the full scanner only runs around them
 _ANCHOR = re.compile(
     r"(?<![A-Za-z0-9])(?=[A-Za-z0-9])(?:January|February|March|April|May|June|July|August|September|October|November|December"
@@ -52,14 +57,15 @@ _ANCHOR = re.compile(
 
 # word cues for each role; the cue nearest the date (left side preferred) decides
 _ROLE_CUES: list[tuple[str, str]] = [
-    ("other", r"Federal\s+Register|publication"),
+    ("other", r"Federal\s+Register|publication|shares|stock\s+(?:fell|rose|closed)|fell|rose|jumped|slumped|tumbled|"
+              r"surged|soared|plunged|on\s+sale|available|pre-?orders?|ships|shipping"),
     ("court_ruling",
      r"rul(?:ed|ing|es)|upheld|uphold(?:s|ing)?|struck\s+down|strikes\s+down|overturn(?:ed|s)?|dismiss(?:ed|es)|"
      r"enjoin(?:ed|s)|injunction|verdict|judgment|sided\s+with|"
      r"rejected\s+(?:the|its|a)\s+(?:challenge|appeal|bid|request|lawsuit|petition|argument)|denied\s+(?:the|its|a)\s+"
      r"(?:challenge|appeal|request|motion|petition)"),
     ("filing",
-     r"fil(?:ed|es|ing)|sued|sues|lawsuit|complaint|petition(?:ed)?|appealed|brought\s+(?:a\s+)?suit|"
+     r"fil(?:ed|es|ing)|sued|sues|lawsuit|complaint|petition(?:ed)?|appealed|lodg(?:ed|es|ing)|brought\s+(?:a\s+)?suit|"
      r"took\s+(?:the\s+)?\w+\s+to\s+court"),
     ("extension",
      r"extend\w*\s+(?:\w+\s+){0,3}?(?:deadline|enforcement|ban|licen[cs]e|period|date|suspension|reprieve|pause|"
@@ -81,7 +87,8 @@ _ROLE_CUES: list[tuple[str, str]] = [
      r"sanction(?:ed|s)|impos(?:ed|es)|introduc(?:ed|es)|pass(?:ed|es)|approv(?:ed|es)|confirm(?:ed|s)|"
      r"told|decided|moved\s+to|launched|declared|determin(?:ed|ation)|finaliz(?:ed|es)|proposed|"
      r"amend(?:ed|s)|expand(?:ed|s)|tighten(?:ed|s)|recommend(?:ed|s)|charged|indicted|arrested|posted|reported|"
-     r"rolled\s+out|previewed|showcased|listed|referred|statement|press\s+release"),
+     r"rolled\s+out|previewed|showcased|listed|referred|statement|press\s+release|restrict(?:ed|s)|widen(?:ed|s)|"
+     r"broaden(?:ed|s)|exclud(?:ed|es)|opened|put|enacted|unveil(?:ed|s)|grounded|scrapped|vetoed|rejected"),
 ]
 # "(?<![A-Za-z])(?=[A-Za-z])" lets the engine skip positions inside words quickly (a 6x speed-up over \b)
 _WS = "(?<![A-Za-z])(?=[A-Za-z])"
@@ -112,6 +119,18 @@ _PAST_CUE = re.compile(
     r"published|upheld|voted|ordered|banned|imposed|released|earlier|ago)\b",
     re.I,
 )
+# a present-tense scheduling verb right before the date: "takes effect on Friday", "expires on 15 April"
+_PRESENT_SCHEDULE = re.compile(
+    _WS + r"(?:takes?\s+(?:effect|office|over)|begins?|starts?|opens?|expires?|ends?|closes?|goes|comes?\s+into\s+force|"
+    r"enters?\s+into\s+force|kicks?\s+in|is\s+due|are\s+due|applies|apply|becomes?\s+effective|meets?|"
+    r"will\s+\w+(?:\s+\w+)?)(?:\s+(?:effect|into\s+force))?(?:\s+(?:on|from|at|by|in))?\s*$",
+    re.I,
+)
+_AVAILABLE = re.compile(_WS + r"(?:available|on\s+sale|download|buy|order|pre-?order|ships?|shipping|open)\b", re.I)
+_EXT_TAIL = re.compile(_WS + r"(?:extend(?:ed|s|ing)?|push(?:ed|es)?\s+back|postpon(?:ed|es))\b[^.;]{0,40}?"
+                       r"\b(?:to|until|through|till)\s*$", re.I)
+_SPEECH = re.compile(_WS + r"(?:said|says|told|announced|stated|wrote)\b", re.I)
+_PAST_ROLES = frozenset({"announcement", "court_ruling", "filing"})
 _PAST_AUX = re.compile(_WS + r"(?:took|went|came|was|were|had|did|became|expired|kicked)\b", re.I)
 _FUTURE_ROLES = frozenset({"effective_date", "compliance_deadline", "extension"})
 # how far (characters left, right) a cue may sit from a date of each precision: vague dates need a close cue
@@ -183,9 +202,14 @@ class DateFinder:
                 lean = self._lean(left[-40:], role)
                 date = self._infer_year(date, published, lean, found.precision)
             if found.kind == "wd" and published is not None:
-                future = bool(_FUTURE_CUE.search(left[-30:])) or (
+                future = bool(_FUTURE_CUE.search(left[-30:]) or _PRESENT_SCHEDULE.search(left[-30:])) or (
                     role in _FUTURE_ROLES and not _PAST_CUE.search(left[-40:]))
                 date = self._weekday(m, published, future)
+            if role in _PAST_ROLES and published is not None and date > published and found.precision == "day":
+                role = "other"  # nothing was announced, ruled or filed after publication: a plan
+            elif (role in _PAST_ROLES and published is not None and found.precision == "month"
+                  and (date.year, date.month) > (published.year, published.month)):
+                role = "other"
             key = (date, found.precision, role)
             if key in seen:
                 continue
@@ -218,6 +242,10 @@ class DateFinder:
                     break
                 starts.append(k + 1)
             for st in reversed(starts):
+                if st != a.start():
+                    word = text[st:st + 12].split(None, 1)[0].rstrip(",.").lower() if text[st:st + 1].strip() else ""
+                    if word not in _PREFIX_WORDS and not word[:1].isdigit() and not word.startswith("mid-"):
+                        continue  # no date expression starts with this word
                 m = _DATE_RE.match(text, st)
                 if m and m.end() > a.start():
                     out.append(m)
@@ -330,8 +358,10 @@ class DateFinder:
     @staticmethod
     def _role(left: str, right: str, found: _Found) -> str:
         tail = left[-45:]
-        if _EXT_TARGET.search(tail) and _EXTENSION.search(left[-100:]):
+        if _EXT_TARGET.search(tail) and (_EXTENSION.search(left[-100:]) or _EXT_TAIL.search(left[-70:])):
             return "extension"
+        if tail.rstrip()[-5:].lower() == "since" and not re.search(r"(?:effect|force)\s+since\s*$", tail, re.I):
+            return "other"
         for role, rx in _IMMEDIATE:
             if rx.search(tail):
                 return role
@@ -342,7 +372,7 @@ class DateFinder:
         if re.match(r"\s*(?:,\s*)?(?:onwards?|and\s+beyond)\b", right) or (
             re.search(r"\bfrom\s*$", tail) and not re.match(r"\s*(?:to|until|through|and|-|–)\b", right)
         ):
-            return "effective_date"
+            return "other" if _AVAILABLE.search(left[-40:]) else "effective_date"
         # vague dates (a month or a year) take a role only from a cue close by
         reach_left, reach_right = _REACH[found.precision]
         if len(left.strip()) < 16:  # "In May 2019, the department added ..." : the verb follows the subject
@@ -356,6 +386,7 @@ class DateFinder:
             dist = int(mm.start() * 1.3) + 15
             if dist < best_dist:
                 best_role = mm.lastgroup or "other"
-        if best_role == "announcement" and (_COURT.search(left[-80:]) or _COURT.search(right[:40])):
+        if best_role == "announcement" and (_COURT.search(left[-80:]) or _COURT.search(right[:40])) and not (
+                _SPEECH.search(left[-30:])):
             best_role = "court_ruling"
         return best_role

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from importlib import resources
 
+from pipeline.enrich import lexicon as lx
 from pipeline.enrich.model import EntityHit
 
 _CONNECTORS = frozenset({"of", "and", "for", "&", "de", "the", "on", "in"})
@@ -39,7 +40,8 @@ _TITLES = frozenset(
     "Secretary Sen Senator Rep Representative Judge Justice Minister President Chairman Chairwoman Chair "
     "Commissioner CEO spokesperson spokesman spokeswoman Director Ambassador Governor Gov Mr Ms Mrs Dr "
     "analyst founder co-founder Professor lawyer attorney executive Deputy Premier Chancellor Mayor "
-    "researcher official economist Officer head Senior Counsel Lawmaker chief manager".split()
+    "researcher official economist Officer head Senior Counsel Lawmaker chief manager MP MEP Admiral General Gen "
+    "Colonel Col Lt Sheriff Inspector Prosecutor Commander Captain Sir Dame Lord Baroness Rabbi Father".split()
 )
 # words that are capitalised for reasons other than naming something new
 _STOP = frozenset(
@@ -53,7 +55,7 @@ _STOP = frozenset(
     German French Italian Dutch Spanish Western Eastern Federal National State Government Company Companies
     Administration Agency Department Ministry Office Commission Committee Court Section Act Rule Order Executive
     Report Reuters Bloomberg AP AFP Photo Image Read More Related Advertisement Subscribe Update Updated
-    Internet Android iOS Apple Google Microsoft Amazon Meta Facebook Samsung Nvidia Intel Qualcomm Windows Mac
+    Internet Android iOS Windows Mac Today Yesterday Tomorrow Tonight Christmas Easter Covid
     President Secretary Minister Senator Judge Justice Chairman Chairwoman CEO Republican Republicans Democrat Democrats
     Democratic GOP House Senate White Supreme Foreign Trade Commerce Defense Justice Treasury Homeland Security Public
     Information Communications Technology Telecommunications Digital Industry Data Privacy Protection Affairs""".split()
@@ -93,10 +95,20 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+_INITIAL_BEFORE = frozenset({".", "!", "?", '"', ":", ";", "(", "\u201c", "\u201d"})
+_DEMONYM_ENDS = ("ian", "ese", "ish", "ans", "ists")
+_NAME_TOKEN = re.compile(r"^[A-Z][A-Za-z0-9&+]*(?:[.'][A-Za-z]+)*\.?$")
+_SPEECH_PAIRS = frozenset({("did", "not"), ("declined", "to"), ("has", "said"), ("had", "said"), ("would", "not"),
+                           ("could", "not"), ("has", "not"), ("was", "not")})
+
+
 class Discoverer:
     def __init__(self, first_names: frozenset[str], known_names: Iterable[str]) -> None:
-        self.first_names = first_names
-        self.known = frozenset(n.lower() for n in known_names)
+        self.first_names = first_names | lx.EXTRA_GIVEN_NAMES
+        names = list(known_names)
+        self.known = frozenset(n.lower() for n in names)
+        # single words of gazetteer names ("Dowden" of "Oliver Dowden") are mentions, not new names
+        self.known_words = frozenset(w for n in names for w in n.split() if w[:1].isupper())
 
     def find(self, text: str, toks: list[str], covered: list[bool],
              places: frozenset[int] = frozenset()) -> tuple[list[EntityHit], list[int]]:
@@ -107,7 +119,9 @@ class Discoverer:
         """
         absorbed: list[int] = []
         found: dict[str, tuple[str, str, set[str]]] = {}  # slug -> (name, type, extra surface forms)
-        caps = [i for i, t in enumerate(toks) if t[0].isupper() and not covered[i]]
+        caps = [i for i, t in enumerate(toks) if ("A" <= t[0] <= "Z" or (t[0] > "\x7f" and t[0].isupper()))
+                and not covered[i]]
+        singles: list[int] = []
         k = 0
         while k < len(caps):
             i = j = caps[k]
@@ -121,10 +135,22 @@ class Discoverer:
                     break
             before = i - 1 if i - 1 in places else None
             if j > i or before is not None:
-                if self._classify(toks, i, j, found, before) and before is not None:
-                    name = next(reversed(found.values()))[0]
-                    if name.split(" ", 1)[0] == toks[before]:
-                        absorbed.append(before)
+                if self._classify(toks, i, j, found, before):
+                    if before is not None:
+                        name = next(reversed(found.values()))[0]
+                        if name.split(" ", 1)[0] == toks[before]:
+                            absorbed.append(before)
+                else:
+                    # "The Bybit ...", "Qualcomm and Oclaro": words standing alone inside the run
+                    for m in range(i, j + 1):
+                        alone = (m == i or toks[m - 1] in _CONNECTORS or toks[m - 1] in _LEAD) and (
+                            m == j or toks[m + 1] in _CONNECTORS)
+                        if alone and toks[m] not in _CONNECTORS and toks[m] not in _LEAD:
+                            singles.append(m)
+            else:
+                singles.append(i)
+        if singles:
+            self._singles(toks, covered, caps, singles, found)
         hits: list[EntityHit] = []
         for slug, (name, typ, extra) in found.items():
             mentions = self._count(text, name, typ, extra)
@@ -132,6 +158,151 @@ class Discoverer:
                                   origin="discovered", mentions=max(1, mentions), parent_key=None))
         hits.sort(key=lambda h: (-h.mentions, h.key))
         return hits, absorbed
+
+    # -- single capitalised words ------------------------------------------------------------------
+    def _singles(self, toks: list[str], covered: list[bool], caps: list[int], singles: list[int],
+                 found: dict[str, tuple[str, str, set[str]]]) -> None:
+        """Single-word names ("Quectel", "Bybit", "BT") accepted only with an organisational cue nearby.
+
+        A word qualifies when it is not a common word here (no lower-case use in the text), not a
+        place, month, weekday, demonym or part of a known or already found longer name; the cue is
+        a noun or role before it ("carmaker X", "analysts at X", "rivals such as X"), a possessive
+        role after it ("X's chief executive"), an apposition ("X, a Shenzhen-based maker of ..."),
+        or a speech verb ("X said") when the word is also capitalised mid-sentence somewhere.
+        Lists ("X, Y and Z") share the cue of one member.
+        """
+        n = len(toks)
+        words = set(toks)
+        tails: set[str] = set()  # words that end or start a longer capitalised name
+        for name, _typ, _extra in found.values():
+            parts = name.split()
+            if len(parts) > 1:
+                tails.add(parts[-1])
+                tails.add(parts[0])
+        prev = -2
+        for i in caps:
+            if i == prev + 1 and toks[prev] not in _LEAD:
+                tails.add(toks[i])
+            prev = i
+        mid_caps = {toks[i] for i in singles if not self._initial(toks, i)}
+
+        def eligible(i: int) -> bool:
+            if i < 0 or i >= n or covered[i]:
+                return False
+            t = toks[i]
+            if len(t) < 2 or not _NAME_TOKEN.match(t) or t.isdigit():
+                return False
+            if (t in _STOP or t in _LEAD or t in _GENERIC or t in lx.PLACES or t.lower() in _TITLES
+                    or t in self.known_words or t.lower() in self.known or t in tails):
+                return False
+            if t.lower() in words or t.endswith(_DEMONYM_ENDS):
+                return False
+            # a capitalised word followed by another one is part of a longer name, not a single word
+            return not (i + 1 < n and toks[i + 1][:1].isupper() and not covered[i + 1] and toks[i + 1] != "I")
+
+        accepted: dict[int, str] = {}
+        for i in singles:
+            if i in accepted or not eligible(i):
+                continue
+            cue = self._org_cue(toks, i, i)
+            if cue is None and self._speech_after(toks, i, i) and toks[i] in mid_caps:
+                cue = "right"
+            if cue is None:
+                continue
+            accepted[i] = cue
+            for m in self._coordinated(toks, i, forward=(cue == "left")):
+                if eligible(m):
+                    accepted.setdefault(m, cue)
+        initials = {}
+        for slug, (name, typ, _extra) in found.items():
+            if typ != "person":
+                words = [w for w in name.split() if w not in _CONNECTORS and w[:1].isupper()]
+                if len(words) >= 2:
+                    initials["".join(w[0] for w in words)] = slug
+        for i in sorted(accepted):
+            name = toks[i]
+            if name.isupper() and name in initials:  # "FAA" after "Federal Aviation Administration"
+                found[initials[name]][2].add(name)
+                continue
+            slug = _slug(name)
+            if slug not in found:
+                found[slug] = (name, "company" if accepted[i] else "organization", set())
+
+    @staticmethod
+    def _initial(toks: list[str], i: int) -> bool:
+        return i == 0 or toks[i - 1] in _INITIAL_BEFORE
+
+    @staticmethod
+    def _coordinated(toks: list[str], i: int, forward: bool) -> list[int]:
+        """Members of a list "X, Y and Z" around ``toks[i]``, in the direction the list runs."""
+        out: list[int] = []
+        n = len(toks)
+        step = 1 if forward else -1
+        k = i
+        while True:
+            a = k + step
+            if 0 <= a < n and toks[a] in (",", "and", "or"):
+                b = a + step
+                if 0 <= b < n and toks[b] == "and" and toks[a] == ",":
+                    b += step
+                if 0 <= b < n and toks[b][:1].isupper():
+                    out.append(b)
+                    k = b
+                    continue
+            return out
+
+    @staticmethod
+    def _org_cue(toks: list[str], i: int, j: int) -> str | None:
+        """"left"/"right" when the words around toks[i..j] say it names an organisation."""
+        n = len(toks)
+        p1 = toks[i - 1].lower() if i >= 1 else ""
+        p2 = toks[i - 2].lower() if i >= 2 else ""
+        if p1 in lx.ORG_NOUNS and not (i >= 2 and toks[i - 2] in ("the", "The", "a", "A", "an", "An")
+                                       and p1 in ("house", "service", "network")):
+            return "left"
+        if p1 in lx.LIST_INTRO and any(t.lower() in lx.ORG_NOUNS for t in toks[max(0, i - 5):i - 1]):
+            return "left"
+        if p1 in ("for", "of", "at") and p2 in lx.ORG_ROLE_BEFORE:
+            return "left"
+        if (p2, p1) in lx.ORG_OBJECT_CUES or p1 in lx.ORG_OBJECT_VERBS:
+            return "left"
+        q1 = toks[j + 1] if j + 1 < n else ""
+        q2 = toks[j + 2].lower() if j + 2 < n else ""
+        if q1 == "'s" and q2 in lx.ORG_POSSESSED:
+            return "right"
+        if q1 == ",":
+            if q2 == "which":
+                return "right"
+            if q2 in ("a", "an", "the"):
+                for t in toks[j + 3:j + 10]:
+                    if t in (",", ".", ";", ":"):
+                        break
+                    if t.lower() in lx.ORG_NOUNS:
+                        return "right"
+        return None
+
+    @staticmethod
+    def _speech_after(toks: list[str], i: int, j: int) -> bool:
+        n = len(toks)
+        q1 = toks[j + 1] if j + 1 < n else ""
+        if q1.lower() in lx.SPEECH_VERBS:
+            return True
+        return j + 2 < n and (q1.lower(), toks[j + 2].lower()) in _SPEECH_PAIRS
+
+    @staticmethod
+    def _person_cue(toks: list[str], i: int, j: int) -> bool:
+        """"said X Y," / "X Y, the company's chief ..." / "X Y, who ..." mark a person."""
+        n = len(toks)
+        if i >= 1 and toks[i - 1] in ("said", "says", "added", "according") and (j + 1 >= n or toks[j + 1] in (",", ".")):
+            return True
+        if j + 2 < n and toks[j + 1] == ",":
+            for t in toks[j + 2:j + 6]:
+                tl = t.lower()
+                if tl in lx.PERSON_ROLES:
+                    return True
+                if t in (",", ".", ";") or tl in lx.ORG_NOUNS:
+                    return False
+        return False
 
     def _classify(self, toks: list[str], i: int, j: int, found: dict[str, tuple[str, str, set[str]]],
                   absorb: int | None = None) -> bool:
@@ -158,7 +329,10 @@ class Discoverer:
             done = self._classify(toks, i, i + k - 1, found)
             return self._classify(toks, i + k + 1, i + len(run) - 1, found) or done
         if typ is None:
+            stripped = run
             run, typ = self._person(toks, i, run)
+            if typ is None:
+                run, typ = stripped, self._by_context(toks, i, i + len(stripped) - 1, stripped)
         if typ is None or not run:
             return False
         name = self._join(run)
@@ -173,6 +347,26 @@ class Discoverer:
         else:
             found[slug][2].update(extra)
         return True
+
+    def _by_context(self, toks: list[str], i: int, j: int, run: list[str]) -> str | None:
+        """A name without an organisational ending or a known given name, typed by the words around it."""
+        titled = [k for k, t in enumerate(run) if t.lower() in _TITLES or t in ("Vice", "Prime")]
+        if titled:  # "Vice President JD Vance": the name is what follows the title
+            k = titled[-1] + 1
+            run, i = run[k:], i + k
+        if not 2 <= len(run) <= 4 or run[0] in _STOP or run[0] in _GENERIC or run[-1] in lx.PLACES:
+            return None
+        if not all(t in _CONNECTORS or _NAME_TOKEN.match(t) for t in run):
+            return None
+        if all(t in _STOP or t in _GENERIC or t in _CONNECTORS for t in run):
+            return None
+        if self._person_cue(toks, i, j):
+            return "person" if len(run) <= 3 and all(t.isalpha() or "-" in t for t in run) else "organization"
+        if self._org_cue(toks, i, j):
+            return "company"
+        if self._speech_after(toks, i, j):
+            return "person" if run[0] in self.first_names else "organization"
+        return None
 
     @staticmethod
     def _org_type(run: list[str], acro: str | None) -> str | None:
@@ -205,7 +399,8 @@ class Discoverer:
             if rest and rest[0] in ("General", "Secretary", "Minister"):
                 rest = rest[1:]
             run, prev = rest, "Mr"
-        if len(run) not in (2, 3) or not all(t.isalpha() and t[0].isupper() and not t.isupper() for t in run):
+        if len(run) not in (2, 3) or not all(t.isalpha() and t[0].isupper() and (not t.isupper() or (
+                k == 0 and len(t) == 2)) for k, t in enumerate(run)):
             return run, None
         if any(t in _STOP or t in _GENERIC for t in run):
             return run, None

@@ -30,7 +30,7 @@ def tokenize(text: str) -> list[str]:
 
 def tokenize_lower(text: str, toks: list[str]) -> list[str]:
     """The same tokens lower-cased (the trie is keyed by lower-case tokens)."""
-    return [t.lower() for t in toks]
+    return "\x00".join(toks).lower().split("\x00") if toks else []
 
 
 def alias_tokens(alias: str) -> list[str]:

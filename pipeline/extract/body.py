@@ -72,7 +72,9 @@ def _boiler_kind(value: str, cache: dict[str, int]) -> int:
 _PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
 
 _BLOCKS = "p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, dd, dt, td, th, div, section, header, table, ul, ol"
-_LEAF_SEL = ", ".join(f"{t}:not(:has({_BLOCKS}))" for t in _BLOCKS.split(", ") if t not in ("table", "ul", "ol"))
+# Text blocks without block descendants, as one compound selector (lexbor parses selectors on every call).
+_LEAF_SEL = ":is({}):not(:has({}))".format(
+    ", ".join(t for t in _BLOCKS.split(", ") if t not in ("table", "ul", "ol")), _BLOCKS)
 _IN_LINK_SEL = "a p, a div, a li, a dd, a td, a blockquote, a section, a header"
 _PARA_TAGS = frozenset({"p", "pre", "blockquote", "h2", "h3", "h4", "h5", "h6", "li", "dd", "td"})
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})

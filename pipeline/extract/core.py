@@ -9,7 +9,7 @@ import re
 from selectolax.lexbor import LexborHTMLParser
 
 from .body import extract_body
-from .decode import decode_html
+from .decode import decode_with_utf8
 from .jsonld import ARTICLE_TYPES
 from .language import choose_language
 from .metadata import Metadata, extract_metadata
@@ -24,14 +24,16 @@ _INDEX_LD = {"collectionpage", "searchresultspage", "itemlist", "profilepage"}
 
 
 def _parse(html: str | bytes | None) -> tuple[LexborHTMLParser, str] | None:
-    text = decode_html(html)
+    """Decode and parse once. Valid UTF-8 input goes to lexbor as bytes, which spares re-encoding the
+    decoded text (lexbor works on UTF-8)."""
+    text, utf8 = decode_with_utf8(html)
     if len(text) > MAX_CHARS:
-        text = text[:MAX_CHARS]
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    if not text.strip():
+        text, utf8 = text[:MAX_CHARS], None
+    if (b"\x00" in utf8) if utf8 is not None else ("\x00" in text):
+        text, utf8 = text.replace("\x00", ""), None
+    if not text or text.isspace():
         return None
-    return LexborHTMLParser(text), text
+    return LexborHTMLParser(utf8 if utf8 is not None else text), text
 
 
 def extract_article(html: str | bytes, url: str, *, feed_item: object | None = None,

@@ -43,21 +43,34 @@ def declared_charset(head: bytes) -> str | None:
 
 def decode_html(data: bytes | str | None, content_type_charset: str | None = None) -> str:
     """Decode page bytes to str; never raises."""
+    return decode_with_utf8(data, content_type_charset)[0]
+
+
+def decode_with_utf8(data: bytes | str | None, content_type_charset: str | None = None
+                     ) -> tuple[str, bytes | None]:
+    """The page as str, plus its UTF-8 bytes when the input already was valid UTF-8 (so that a parser
+    wanting UTF-8 can take them without re-encoding); never raises."""
     if data is None:
-        return ""
+        return "", None
     if isinstance(data, str):
-        return data
+        return data, None
     try:
         return _decode(bytes(data), content_type_charset)
     except Exception:  # noqa: BLE001 - robustness: a page must always decode to something
         log.debug("decode failed, falling back to utf-8 replace")
-        return bytes(data).decode("utf-8", "replace")
+        return bytes(data).decode("utf-8", "replace"), None
 
 
-def _decode(data: bytes, hinted: str | None) -> str:
+def _decode(data: bytes, hinted: str | None) -> tuple[str, bytes | None]:
+    if data.startswith(codecs.BOM_UTF8):
+        body = data[len(codecs.BOM_UTF8):]
+        try:
+            return body.decode("utf-8"), body
+        except UnicodeDecodeError:
+            return body.decode("utf-8", "replace"), None
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            return data[len(bom):].decode(enc, "replace")
+            return data[len(bom):].decode(enc, "replace"), None
     candidates: list[str] = []
     if hinted and (c := _codec(hinted)):
         candidates.append(c)
@@ -65,22 +78,22 @@ def _decode(data: bytes, hinted: str | None) -> str:
         candidates.append(declared)
     # A page that decodes as strict UTF-8 is UTF-8 whatever it claims, unless it is pure ASCII.
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), data
     except UnicodeDecodeError:
         pass
     for enc in candidates:
         if enc in ("utf-8", "utf-16", "utf-32"):  # declared UTF but invalid: try the other signals
             continue
         try:
-            return data.decode(enc)
+            return data.decode(enc), None
         except (UnicodeDecodeError, LookupError):
             continue
     guess = _detect(data)
     if guess:
-        return data.decode(guess, "replace")
+        return data.decode(guess, "replace"), None
     for enc in candidates:
-        return data.decode(enc, "replace")
-    return data.decode("cp1252", "replace")
+        return data.decode(enc, "replace"), None
+    return data.decode("cp1252", "replace"), None
 
 
 def _detect(data: bytes) -> str | None:

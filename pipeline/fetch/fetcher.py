@@ -40,7 +40,7 @@ from pipeline.fetch.errors import (
 )
 from pipeline.fetch.feeds import parse_feed
 from pipeline.fetch.guard import AddressGuard, Resolver
-from pipeline.fetch.listing import parse_listing
+from pipeline.fetch.listing import discover_feeds, parse_listing
 from pipeline.fetch.politeness import MAX_CRAWL_DELAY, HostGate, RobotsCache, robots_token
 from pipeline.fetch.results import (
     ERROR,
@@ -417,7 +417,12 @@ class Fetcher:
                 if not found:  # a redesign usually looks like this: say so instead of a silent zero
                     note = f"link_selector {source.link_selector!r} matched no article links"
         except FetchError as exc:  # unparsable: store no validators, so the next fetch parses again
-            return SourceResult(status=exc.status, http_status=page.http_status, error=str(exc), bytes=wire,
+            error = str(exc)
+            if source.kind == "feed" and page.text:
+                feeds = discover_feeds(page.text, page.final_url)
+                if feeds:  # the feed URL now serves a web page: point the operator at its feeds
+                    error += f" (the page links to feeds: {', '.join(feeds[:5])})"
+            return SourceResult(status=exc.status, http_status=page.http_status, error=error, bytes=wire,
                                 final_url=page.final_url, retry_after=exc.retry_after)
         cap = source.max_articles or self.settings.max_articles_per_source
         return SourceResult(status=OK, http_status=page.http_status, candidates=select(found, cap), etag=etag,

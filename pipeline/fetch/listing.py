@@ -58,3 +58,23 @@ def parse_listing(html: str, url: str, link_selector: str, *, same_site: bool = 
             title = " ".join(a.text(separator=" ").split()) or a.attributes.get("title") or None
             seen[link] = Candidate(url=link, title=title)
     return list(seen.values())
+
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml",
+               "application/json")
+
+
+def discover_feeds(html: str, url: str) -> list[str]:
+    """Feed URLs an HTML page advertises with <link rel="alternate" type="application/rss+xml" ...>."""
+    if "<link" not in html[:200_000].lower():
+        return []
+    tree = LexborHTMLParser(html)
+    found: list[str] = []
+    for link in tree.css("link[href]"):
+        rel = (link.attributes.get("rel") or "").lower().split()
+        kind = (link.attributes.get("type") or "").lower().split(";")[0].strip()
+        if "alternate" in rel and kind in _FEED_TYPES:
+            href = urljoin(url, (link.attributes.get("href") or "").strip())
+            if urlsplit(href).scheme in ("http", "https") and href not in found:
+                found.append(href)
+    return found
