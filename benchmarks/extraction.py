@@ -9,7 +9,6 @@ ms/page (median and total) for both tools in the same run, then the F1 and media
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import sys
 import time
@@ -58,21 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     per_page: list[tuple[float, str]] = []
     for fn in tools.values():
         fn(pages[0].raw, pages[0].url)  # warm-up (imports, caches)
-    # Pages are interleaved between the tools, so that both see the same machine load; each timed call runs
-    # with the garbage collector paused (as timeit does); with --repeat the fastest of N runs is kept.
+    # Pages are interleaved between the tools, so that both see the same machine load; with --repeat the
+    # fastest of N runs of each page is kept (noise only ever adds time).
     for page in pages:
         for name, fn in tools.items():
             acc = results[name]
             best = float("inf")
             for _ in range(args.repeat):
-                gc.collect()
-                gc.disable()  # as timeit does: a collection triggered by the other tool's garbage is noise
-                try:
-                    t0 = time.perf_counter()
-                    text, title = fn(page.raw, page.url)
-                    best = min(best, (time.perf_counter() - t0) * 1000)
-                finally:
-                    gc.enable()
+                t0 = time.perf_counter()
+                text, title = fn(page.raw, page.url)
+                best = min(best, (time.perf_counter() - t0) * 1000)
             acc["ms"].append(best)
             p, r, f = prf(text, page.label.get("body"))
             acc["p"].append(p)

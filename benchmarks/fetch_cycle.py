@@ -35,11 +35,16 @@ from pipeline.fetch import Fetcher, SourceState  # noqa: E402
 def feed_body(host: str, path: str, items: int) -> bytes:
     entries = "".join(
         f"<item><title>{host} story {i} on equipment bans</title><link>https://{host}/story/{path}/{i}</link>"
-        f"<guid>https://{host}/story/{path}/{i}</guid><pubDate>Mon, 01 Jan 2024 10:{i % 60:02d}:00 GMT</pubDate>"
-        f"<description>Summary of story {i}: a regulator restricts equipment from a vendor.</description></item>"
-        for i in range(items))
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{host}</title>'
-            f"<link>https://{host}/</link>{entries}</channel></rss>").encode()
+        f"<guid>https://{host}/story/{path}/{i}</guid>"
+        f"<pubDate>Mon, 01 Jan 2024 10:{i % 60:02d}:00 GMT</pubDate>"
+        f"<description>Summary of story {i}: a regulator restricts equipment from a vendor.</description>"
+        "</item>"
+        for i in range(items)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{host}</title>'
+        f"<link>https://{host}/</link>{entries}</channel></rss>"
+    ).encode()
 
 
 def serve(port_out: mp.connection.Connection, latency: float, items: int) -> None:  # runs in a child process
@@ -50,8 +55,9 @@ def serve(port_out: mp.connection.Connection, latency: float, items: int) -> Non
     def handler(req: LoggedRequest) -> Response:
         if req.path == "/robots.txt":
             return Response("User-agent: *\nDisallow: /private/\n", content_type="text/plain", delay=latency)
-        return Response(feed_body(req.host, req.path.strip("/"), items), content_type="application/rss+xml",
-                        delay=latency)
+        return Response(
+            feed_body(req.host, req.path.strip("/"), items), content_type="application/rss+xml", delay=latency
+        )
 
     web.set_default(handler)
     port_out.send(web.port)
@@ -75,15 +81,29 @@ def host_bound(k: int, c: int, d: float, latency: float) -> float:
 
 
 async def cycle(port: int, args: argparse.Namespace) -> tuple[float, list, int]:
-    settings = Settings(allow_private_networks=True, per_host_concurrency=args.concurrency,
-                        per_host_delay=args.delay, max_retries=0, connect_timeout=10, read_timeout=30,
-                        total_timeout=60, respect_robots=not args.no_robots)
+    settings = Settings(
+        allow_private_networks=True,
+        per_host_concurrency=args.concurrency,
+        per_host_delay=args.delay,
+        max_retries=0,
+        connect_timeout=10,
+        read_timeout=30,
+        total_timeout=60,
+        respect_robots=not args.no_robots,
+    )
 
     async def resolve(host: str, port: int) -> list[str]:
         return ["127.0.0.1"]
 
-    sources = [Source(key=f"f{i}", name=f"feed {i}", kind="feed",
-                      url=f"http://host{i % args.hosts}.test:{port}/feed/{i}.xml") for i in range(args.feeds)]
+    sources = [
+        Source(
+            key=f"f{i}",
+            name=f"feed {i}",
+            kind="feed",
+            url=f"http://host{i % args.hosts}.test:{port}/feed/{i}.xml",
+        )
+        for i in range(args.feeds)
+    ]
     t0 = time.perf_counter()
     async with Fetcher(settings, resolver=resolve) as fetcher:
         results = await asyncio.gather(*(fetcher.fetch_source(s, SourceState()) for s in sources))
@@ -103,7 +123,9 @@ def main() -> None:
     args = ap.parse_args()
 
     parent, child = mp.Pipe()
-    server = mp.get_context("spawn").Process(target=serve, args=(child, args.latency, args.items), daemon=True)
+    server = mp.get_context("spawn").Process(
+        target=serve, args=(child, args.latency, args.items), daemon=True
+    )
     server.start()
     port = parent.recv()
     try:
@@ -122,7 +144,9 @@ def main() -> None:
         server_cpu, answered = parent.recv() if parent.poll(10) else (float("nan"), [])
         server.join(5)
 
-    per_host = [args.feeds // args.hosts + (1 if h < args.feeds % args.hosts else 0) for h in range(args.hosts)]
+    per_host = [
+        args.feeds // args.hosts + (1 if h < args.feeds % args.hosts else 0) for h in range(args.hosts)
+    ]
     extra = 0 if args.no_robots else 1
     bound = max(host_bound(k + extra, args.concurrency, args.delay, args.latency) for k in per_host if k)
     statuses: dict[str, int] = {}
@@ -130,18 +154,25 @@ def main() -> None:
         statuses[r.status] = statuses.get(r.status, 0) + 1
     candidates = sum(len(r.candidates) for r in results)
     ratio = elapsed / bound
-    print(f"fetch cycle: {n} feeds over {args.hosts} hosts, latency {args.latency * 1000:.0f} ms, "
-          f"per_host_concurrency {args.concurrency}, per_host_delay {args.delay:g}s, {args.items} items/feed, "
-          f"robots {'off' if args.no_robots else 'on'}")
+    print(
+        f"fetch cycle: {n} feeds over {args.hosts} hosts, latency {args.latency * 1000:.0f} ms, "
+        f"per_host_concurrency {args.concurrency}, per_host_delay {args.delay:g}s, {args.items} items/feed, "
+        f"robots {'off' if args.no_robots else 'on'}"
+    )
     print(f"  statuses: {statuses}; candidates: {candidates}")
     print(f"  cycle time: {elapsed:.2f} s")
     print(f"  politeness lower bound: {bound:.2f} s")
     print(f"  ratio: {ratio:.3f}  (bar <= 1.2: {'PASS' if ratio <= 1.2 else 'FAIL'})")
-    print(f"  CPU: fetcher {cpu:.2f} s ({cpu / n * 1000:.2f} ms per feed), test server (other process) "
-          f"{server_cpu:.2f} s, on {os.cpu_count()} cores")
+    print(
+        f"  CPU: fetcher {cpu:.2f} s ({cpu / n * 1000:.2f} ms per feed), test server (other process) "
+        f"{server_cpu:.2f} s, on {os.cpu_count()} cores"
+    )
     if answered:  # shows whether the server, not the fetcher, added time
         q = [answered[min(len(answered) - 1, int(len(answered) * p))] * 1000 for p in (0.5, 0.99)]
-        print(f"  test server answer time: p50 {q[0]:.0f} ms, p99 {q[1]:.0f} ms (latency {args.latency * 1000:.0f} ms)")
+        print(
+            f"  test server answer time: p50 {q[0]:.0f} ms, p99 {q[1]:.0f} ms "
+            f"(latency {args.latency * 1000:.0f} ms)"
+        )
     print(f"  peak RSS: {rss_after / 1024:.1f} MiB (before the cycle {rss_before / 1024:.1f} MiB)")
     if traced_peak is not None:
         print(f"  tracemalloc peak: {traced_peak / 1024**2:.1f} MiB")

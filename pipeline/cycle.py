@@ -191,7 +191,7 @@ class CycleRunner:
         try:
             result = await fetcher.fetch_source(source, state)
             outcome.status, outcome.http_status, outcome.error = result.status, result.http_status, result.error
-            outcome.items_seen = len(result.candidates)
+            outcome.items_seen = max(result.items_seen or 0, len(result.candidates))
             if result.status == "ok" and result.candidates:
                 await self._articles(fetcher, source, source_id, result.candidates, outcome)
         except asyncio.CancelledError:
@@ -335,7 +335,8 @@ class CycleRunner:
                     row.consecutive_failures = (row.consecutive_failures or 0) + 1
                 row.last_error = outcome.error
                 delay = backoff_delay(row.consecutive_failures, source.interval)
-                row.next_fetch_at = now + timedelta(seconds=max(delay, source.interval))
+                retry_after = (result.retry_after or 0.0) if result is not None else 0.0
+                row.next_fetch_at = now + timedelta(seconds=max(delay, source.interval, retry_after))
             else:
                 row.consecutive_failures = 0
                 row.last_success_at = now
@@ -343,6 +344,10 @@ class CycleRunner:
                 row.next_fetch_at = now + timedelta(seconds=source.interval)
                 if result is not None and result.status == "ok":
                     row.etag, row.last_modified, row.body_hash = result.etag, result.last_modified, result.body_hash
+                elif result is not None:  # 304 / same body: keep what we had, take fresher validators if sent
+                    row.etag = result.etag or row.etag
+                    row.last_modified = result.last_modified or row.last_modified
+                    row.body_hash = result.body_hash or row.body_hash
             if row.lease_owner == self.node:
                 row.lease_owner = None
                 row.lease_expires_at = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,6 +63,9 @@ def _has_tables(engine: Engine) -> bool:
 
 
 def _locked_upgrade(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        _atomic_sqlite_upgrade(engine)
+        return
     if engine.dialect.name != "postgresql":
         upgrade(engine)
         return
@@ -74,3 +78,27 @@ def _locked_upgrade(engine: Engine) -> None:
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
             conn.commit()
+
+
+def _atomic_sqlite_upgrade(engine: Engine) -> None:
+    """Upgrade SQLite so that a crash mid-migration leaves the schema as it was.
+
+    Python's sqlite3 driver runs DDL outside any transaction, so a process killed between two
+    CREATE TABLEs left a half-built schema that every later start failed on ("table … already
+    exists"). With the driver's own transaction handling off and an explicit BEGIN, each revision's
+    DDL commits together with its alembic_version update.
+    """
+    atomic = make_engine(engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(atomic, "connect")
+    def _no_implicit_transactions(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(atomic, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    try:
+        upgrade(atomic)
+    finally:
+        atomic.dispose()

@@ -34,12 +34,28 @@ from pipeline.fetch import (
 )
 from pipeline.fetch.charset import decode_body
 from pipeline.fetch.decompress import BoundedDecoder
-from tests.testweb import LocalWeb, LoggedRequest, Response, gzip_bomb, testweb_fixture  # noqa: F401 - fixture
+from tests.testweb import (
+    LocalWeb,
+    LoggedRequest,
+    Response,
+    gzip_bomb,
+    testweb_fixture,  # noqa: F401 - the fixture
+)
 
-FAST = Settings(allow_private_networks=True, per_host_delay=0.0, per_host_concurrency=4, connect_timeout=1.0,
-                read_timeout=0.5, total_timeout=2.0, max_retries=0, max_body_size=1_000_000)
-RSS = ('<rss version="2.0"><channel><title>t</title><item><title>a</title><link>https://e.example/a</link>'
-       "</item></channel></rss>")
+FAST = Settings(
+    allow_private_networks=True,
+    per_host_delay=0.0,
+    per_host_concurrency=4,
+    connect_timeout=1.0,
+    read_timeout=0.5,
+    total_timeout=2.0,
+    max_retries=0,
+    max_body_size=1_000_000,
+)
+RSS = (
+    '<rss version="2.0"><channel><title>t</title><item><title>a</title><link>https://e.example/a</link>'
+    "</item></channel></rss>"
+)
 
 
 def run(coro_fn: Any, settings: Settings = FAST, **kw: Any) -> Any:
@@ -54,7 +70,9 @@ def page(web: LocalWeb, path: str, settings: Settings = FAST, **kw: Any) -> Page
     return run(lambda f: f.fetch_page(web.url(path)), settings, **kw)
 
 
-def source(web: LocalWeb, path: str, kind: str = "feed", settings: Settings = FAST, **kw: Any) -> SourceResult:
+def source(
+    web: LocalWeb, path: str, kind: str = "feed", settings: Settings = FAST, **kw: Any
+) -> SourceResult:
     src = Source(key="s", name="s", kind=kind, url=web.url(path), link_selector="a")
     return run(lambda f: f.fetch_source(src, SourceState()), settings, **kw)
 
@@ -187,7 +205,7 @@ def test_bounded_decoder_never_holds_the_expansion() -> None:
         dec = BoundedDecoder("gzip", 1_000_000)
         with pytest.raises(TooLarge):
             for i in range(0, len(bomb), 16384):
-                dec.feed(bomb[i:i + 16384])
+                dec.feed(bomb[i : i + 16384])
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -213,8 +231,12 @@ def test_charsets(testweb: LocalWeb) -> None:
     text = "Zoll auf Hühnerfüße – ça coûte"
     testweb.add("/header-lies-latin1", text.encode("utf-8"), content_type="text/html; charset=iso-8859-1")
     testweb.add("/header-lies-utf8", text.encode("cp1252"), content_type="text/html; charset=utf-8")
-    testweb.add("/meta", f'<meta charset="windows-1252"><p>{text}</p>'.encode("cp1252"), content_type="text/html")
-    testweb.add("/bom", codecs.BOM_UTF16_LE + text.encode("utf-16-le"), content_type="text/html; charset=latin-1")
+    testweb.add(
+        "/meta", f'<meta charset="windows-1252"><p>{text}</p>'.encode("cp1252"), content_type="text/html"
+    )
+    testweb.add(
+        "/bom", codecs.BOM_UTF16_LE + text.encode("utf-16-le"), content_type="text/html; charset=latin-1"
+    )
     ru = "Запрет на продажу оборудования вступает в силу. " * 5
     testweb.add("/undeclared", ru.encode("cp1251"), content_type="text/html")
     testweb.add("/bogus", text.encode("utf-8"), content_type="text/html; charset=rot13")
@@ -229,12 +251,17 @@ def test_charsets(testweb: LocalWeb) -> None:
 
 
 def test_robots_disallow_is_obeyed_and_cached(testweb: LocalWeb) -> None:
-    testweb.add_robots("User-agent: banwatch\nDisallow: /private/\nCrawl-delay: 0.2\n\nUser-agent: *\nDisallow: /")
+    testweb.add_robots(
+        "User-agent: banwatch\nDisallow: /private/\nCrawl-delay: 0.2\n\nUser-agent: *\nDisallow: /"
+    )
     testweb.add("/private/feed.xml", RSS, content_type="application/rss+xml")
     testweb.add("/public/feed.xml", RSS, content_type="application/rss+xml")
 
     async def both(f: Fetcher) -> list[SourceResult]:
-        srcs = [Source(key=k, name=k, kind="feed", url=testweb.url(f"/{k}/feed.xml")) for k in ("private", "public")]
+        srcs = [
+            Source(key=k, name=k, kind="feed", url=testweb.url(f"/{k}/feed.xml"))
+            for k in ("private", "public")
+        ]
         out = await asyncio.gather(*(f.fetch_source(s, SourceState()) for s in srcs))
         out.append(await f.fetch_source(srcs[0], SourceState()))
         assert f.gate("127.0.0.1").delay == 0.2  # Crawl-delay raised the per-host delay
@@ -242,7 +269,9 @@ def test_robots_disallow_is_obeyed_and_cached(testweb: LocalWeb) -> None:
 
     private, public, again = run(both)
     assert private.status == again.status == "blocked_by_robots"
-    assert "disallowed by robots.txt" in (private.error or "") and "/private/feed.xml" in (private.error or "")
+    assert "disallowed by robots.txt" in (private.error or "") and "/private/feed.xml" in (
+        private.error or ""
+    )
     assert public.status == "ok"
     assert len(testweb.requests("/robots.txt")) == 1  # fetched once, shared by every source
     assert testweb.requests("/private/feed.xml") == []
@@ -258,8 +287,11 @@ def test_robots_unreachable_means_disallow_and_404_means_allow(testweb: LocalWeb
     src_up = Source(key="u", name="u", kind="feed", url=testweb.url("/feed.xml", host="up.test"))
 
     async def go(f: Fetcher) -> list[SourceResult]:
-        return list(await asyncio.gather(f.fetch_source(src_down, SourceState()),
-                                         f.fetch_source(src_up, SourceState())))
+        return list(
+            await asyncio.gather(
+                f.fetch_source(src_down, SourceState()), f.fetch_source(src_up, SourceState())
+            )
+        )
 
     down, up = run(go, resolver=testweb.resolve)
     assert down.status == "blocked_by_robots" and "robots.txt unreachable" in (down.error or "")
@@ -284,8 +316,11 @@ def test_per_host_concurrency_and_delay(testweb: LocalWeb) -> None:
     for i in range(8):
         testweb.route(f"/f{i}", handler, host="a.test")
         testweb.route(f"/f{i}", lambda _r: Response(RSS, content_type="application/rss+xml"), host="b.test")
-    srcs = [Source(key=f"{h}{i}", name="x", kind="feed", url=testweb.url(f"/f{i}", host=f"{h}.test"))
-            for i in range(8) for h in ("a", "b")]
+    srcs = [
+        Source(key=f"{h}{i}", name="x", kind="feed", url=testweb.url(f"/f{i}", host=f"{h}.test"))
+        for i in range(8)
+        for h in ("a", "b")
+    ]
 
     async def go(f: Fetcher) -> list[SourceResult]:
         return list(await asyncio.gather(*(f.fetch_source(s, SourceState()) for s in srcs)))
@@ -366,8 +401,11 @@ def test_injected_transport_is_used() -> None:
     assert seen == ["http://127.0.0.1:9/robots.txt", "http://127.0.0.1:9/feed.xml"]
 
 
-@given(data=st.binary(max_size=20_000), cuts=st.lists(st.integers(min_value=1, max_value=4096), max_size=30),
-       encoding=st.sampled_from(["gzip", "deflate", "identity"]))
+@given(
+    data=st.binary(max_size=20_000),
+    cuts=st.lists(st.integers(min_value=1, max_value=4096), max_size=30),
+    encoding=st.sampled_from(["gzip", "deflate", "identity"]),
+)
 @hypothesis_settings(max_examples=60, deadline=None)
 def test_bounded_decoder_equals_one_shot_decoding(data: bytes, cuts: list[int], encoding: str) -> None:
     import gzip
@@ -377,7 +415,7 @@ def test_bounded_decoder_equals_one_shot_decoding(data: bytes, cuts: list[int], 
     dec = BoundedDecoder(encoding, len(data))
     out, pos = [], 0
     for n in [*cuts, len(wire)]:
-        out.append(dec.feed(wire[pos:pos + n]))
+        out.append(dec.feed(wire[pos : pos + n]))
         pos += n
     out.append(dec.flush())
     assert b"".join(out) == data

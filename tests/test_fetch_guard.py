@@ -18,10 +18,18 @@ from pipeline.fetch import ConnectionFailed, Fetcher, Page, Refused, SourceResul
 from pipeline.fetch.guard import AddressGuard, refusal_reason
 from tests.testweb import LocalWeb, testweb_fixture  # noqa: F401 - fixture
 
-GUARDED = Settings(allow_private_networks=False, per_host_delay=0.0, connect_timeout=1.0, read_timeout=1.0,
-                   total_timeout=2.0, max_retries=0)
-RSS = ('<rss version="2.0"><channel><title>t</title><item><title>a</title><link>https://e.example/a</link>'
-       "</item></channel></rss>")
+GUARDED = Settings(
+    allow_private_networks=False,
+    per_host_delay=0.0,
+    connect_timeout=1.0,
+    read_timeout=1.0,
+    total_timeout=2.0,
+    max_retries=0,
+)
+RSS = (
+    '<rss version="2.0"><channel><title>t</title><item><title>a</title><link>https://e.example/a</link>'
+    "</item></channel></rss>"
+)
 
 
 def run(fn: Any, settings: Settings = GUARDED, **kw: Any) -> Any:
@@ -32,14 +40,32 @@ def run(fn: Any, settings: Settings = GUARDED, **kw: Any) -> Any:
     return asyncio.run(go())
 
 
-@pytest.mark.parametrize("addr, reason", [
-    ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"),
-    ("172.16.0.1", "private"), ("192.168.1.1", "private"), ("169.254.169.254", "cloud metadata"),
-    ("fd00:ec2::254", "cloud metadata"), ("169.254.1.1", "link-local"), ("fe80::1", "link-local"),
-    ("224.0.0.1", "multicast"), ("ff02::1", "multicast"), ("0.0.0.0", "unspecified"), ("::", "unspecified"),
-    ("240.0.0.1", "private"), ("::ffff:127.0.0.1", "loopback"), ("fc00::1", "private"),
-    ("100.64.0.1", "non-global"), ("8.8.8.8", None), ("2606:4700:4700::1111", None), ("93.184.216.34", None),
-])
+@pytest.mark.parametrize(
+    "addr, reason",
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.8.9.10", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "cloud metadata"),
+        ("fd00:ec2::254", "cloud metadata"),
+        ("169.254.1.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("240.0.0.1", "private"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("fc00::1", "private"),
+        ("100.64.0.1", "non-global"),
+        ("8.8.8.8", None),
+        ("2606:4700:4700::1111", None),
+        ("93.184.216.34", None),
+    ],
+)
 def test_refusal_reasons(addr: str, reason: str | None) -> None:
     assert refusal_reason(ipaddress.ip_address(addr)) == reason
 
@@ -49,7 +75,9 @@ def test_loopback_is_refused_without_sending_anything(testweb: LocalWeb) -> None
     src = Source(key="s", name="s", kind="feed", url=testweb.url("/feed.xml"))
     r: SourceResult = run(lambda f: f.fetch_source(src, SourceState()))
     assert r.status == "refused" and r.http_status is None
-    assert "refused loopback address 127.0.0.1" in (r.error or "") and "allow_private_networks" in (r.error or "")
+    assert "refused loopback address 127.0.0.1" in (r.error or "") and "allow_private_networks" in (
+        r.error or ""
+    )
     with pytest.raises(Refused):
         run(lambda f: f.fetch_page(f"http://[::1]:{testweb.port}/feed.xml"))
     with pytest.raises(Refused, match=r"localhost \(127.0.0.1\)"):
@@ -73,7 +101,9 @@ def test_redirects_to_private_addresses_are_refused_before_connecting(testweb: L
         return {"internal.test": ["127.0.0.2"]}.get(host, ["127.0.0.1"])
 
     def get(path: str) -> Page:
-        return run(lambda f: f.fetch_page(testweb.url(path)), allow_networks=["127.0.0.1/32"], resolver=resolver)
+        return run(
+            lambda f: f.fetch_page(testweb.url(path)), allow_networks=["127.0.0.1/32"], resolver=resolver
+        )
 
     with pytest.raises(Refused, match="refused private address 10.0.0.1"):
         get("/to-private")
@@ -116,23 +146,58 @@ def test_connection_goes_to_the_checked_address(testweb: LocalWeb) -> None:
         calls.append(host)
         return ["127.0.0.1"]
 
-    p = run(lambda f: f.fetch_page(testweb.url("/p", host="pinned.test")), replace(GUARDED, respect_robots=False),
-            resolver=resolver, allow_networks=["127.0.0.0/8"])
+    p = run(
+        lambda f: f.fetch_page(testweb.url("/p", host="pinned.test")),
+        replace(GUARDED, respect_robots=False),
+        resolver=resolver,
+        allow_networks=["127.0.0.0/8"],
+    )
     assert p.text == "<p>pinned</p>" and calls == ["pinned.test"]  # one lookup, cached for the connect
 
 
 def _make_certs(folder: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a server certificate for secure.test (openssl CLI)."""
+
     def sh(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=30)
 
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    sh("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=banwatch test CA",
-       "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    sh(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=banwatch test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    )
     sh("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=secure.test")
     (folder / "ext.cnf").write_text("subjectAltName=DNS:secure.test\n")
-    sh("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem",
-       "-days", "2", "-extfile", "ext.cnf")
+    sh(
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "srv.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    )
     return folder / "ca.pem", folder / "srv.pem", folder / "srv.key"
 
 
@@ -148,8 +213,13 @@ def test_https_to_a_pinned_address_still_verifies_the_host_name(tmp_path: Path) 
         settings = replace(GUARDED, respect_robots=False)
 
         def get(host: str) -> Page:
-            return run(lambda f: f.fetch_page(web.url("/feed.xml", host=host), accept="feed"), settings,
-                       resolver=web.resolve, allow_networks=["127.0.0.1/32"], ssl_context=client_ctx)
+            return run(
+                lambda f: f.fetch_page(web.url("/feed.xml", host=host), accept="feed"),
+                settings,
+                resolver=web.resolve,
+                allow_networks=["127.0.0.1/32"],
+                ssl_context=client_ctx,
+            )
 
         assert get("secure.test").text == RSS  # SNI and verification use the name, the socket the address
         with pytest.raises(ConnectionFailed, match="certificate|hostname"):

@@ -9,19 +9,39 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
 from pipeline.config import Settings, Source
 from pipeline.fetch import Fetcher, SourceResult, SourceState
+from pipeline.fetch.charset import decode_body
+from pipeline.fetch.errors import ParseError
 from pipeline.fetch.feeds import parse_feed
-from pipeline.fetch.listing import site_of
-from pipeline.fetch.sitemaps import parse_w3c_date
+from pipeline.fetch.listing import parse_listing, site_of
+from pipeline.fetch.sitemaps import parse_sitemap, parse_w3c_date
 from tests.testweb import LocalWeb, LoggedRequest, Response, testweb_fixture  # noqa: F401 - fixture
 
-FAST = Settings(allow_private_networks=True, per_host_delay=0.0, per_host_concurrency=4, connect_timeout=1.0,
-                read_timeout=1.0, total_timeout=3.0, max_retries=0, max_body_size=1_000_000)
+FAST = Settings(
+    allow_private_networks=True,
+    per_host_delay=0.0,
+    per_host_concurrency=4,
+    connect_timeout=1.0,
+    read_timeout=1.0,
+    total_timeout=3.0,
+    max_retries=0,
+    max_body_size=1_000_000,
+)
 
 
-def fetch(web: LocalWeb, kind: str, path: str, state: SourceState | None = None, settings: Settings = FAST,
-          **source: Any) -> SourceResult:
+def fetch(
+    web: LocalWeb,
+    kind: str,
+    path: str,
+    state: SourceState | None = None,
+    settings: Settings = FAST,
+    **source: Any,
+) -> SourceResult:
     src = Source(key="s", name="s", kind=kind, url=web.url(path), **source)
 
     async def go() -> SourceResult:
@@ -65,19 +85,40 @@ RSS091 = """<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>
 </channel></rss>"""
 
 JSONFEED = {
-    "version": "https://jsonfeed.org/version/1.1", "title": "JF", "home_page_url": "https://jf.example/",
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "JF",
+    "home_page_url": "https://jf.example/",
     "authors": [{"name": "Feed Author"}],
     "items": [
-        {"id": "1", "url": "/posts/1", "title": "JSON one", "summary": "s1",
-         "date_published": "2024-04-01T10:00:00Z", "date_modified": "2024-04-02T10:00:00+02:00"},
-        {"id": "2", "external_url": "https://other.example/2", "content_text": "body two",
-         "authors": [{"name": "Item Author"}]},
+        {
+            "id": "1",
+            "url": "/posts/1",
+            "title": "JSON one",
+            "summary": "s1",
+            "date_published": "2024-04-01T10:00:00Z",
+            "date_modified": "2024-04-02T10:00:00+02:00",
+        },
+        {
+            "id": "2",
+            "external_url": "https://other.example/2",
+            "content_text": "body two",
+            "authors": [{"name": "Item Author"}],
+        },
         {"id": "3", "title": "no url"},
     ],
 }
-JSONFEED_10 = {"version": "https://jsonfeed.org/version/1", "title": "JF1",
-               "items": [{"id": "a", "url": "https://jf.example/a", "author": {"name": "Old Style"},
-                          "date_published": "2023-12-31T23:00:00-01:00"}]}
+JSONFEED_10 = {
+    "version": "https://jsonfeed.org/version/1",
+    "title": "JF1",
+    "items": [
+        {
+            "id": "a",
+            "url": "https://jf.example/a",
+            "author": {"name": "Old Style"},
+            "date_published": "2023-12-31T23:00:00-01:00",
+        }
+    ],
+}
 
 
 def test_rss2_items_become_candidates_newest_first(testweb: LocalWeb) -> None:
@@ -107,7 +148,9 @@ def test_atom_rdf_and_rss091(testweb: LocalWeb) -> None:
     assert atom[0].authors == ["Kim"] and atom[0].guid == "urn:uuid:1" and atom[0].summary == "Sum one"
     rdf = fetch(testweb, "feed", "/rdf").candidates
     assert rdf[0].url == "https://example.net/r/1" and rdf[0].title == "RDF one"
-    assert rdf[0].updated_at == datetime(2024, 2, 1, 12, 0, tzinfo=UTC)  # dc:date and rdf[0].authors == ["Lee"]
+    assert rdf[0].updated_at == datetime(
+        2024, 2, 1, 12, 0, tzinfo=UTC
+    )  # dc:date and rdf[0].authors == ["Lee"]
     old = fetch(testweb, "feed", "/rss091").candidates
     assert [(c.url, c.title) for c in old] == [("https://old.example/91", "Ninety-one")]
 
@@ -130,11 +173,21 @@ def test_json_feed_11_and_10(testweb: LocalWeb) -> None:
 
 def test_malformed_feeds(testweb: LocalWeb) -> None:
     testweb.add("/garbage", "<rss><channel><item><title>broken", content_type="application/rss+xml")
-    testweb.add("/notjson", '{"version": "https://jsonfeed.org/version/1.1", "items": [', content_type="application/json")
-    testweb.add("/html", '<html><head><link rel="alternate" type="application/rss+xml" href="/rss/news.xml">'
-                "</head><body><p>just a page</p></body></html>", content_type="text/html")
+    testweb.add(
+        "/notjson",
+        '{"version": "https://jsonfeed.org/version/1.1", "items": [',
+        content_type="application/json",
+    )
+    testweb.add(
+        "/html",
+        '<html><head><link rel="alternate" type="application/rss+xml" href="/rss/news.xml">'
+        "</head><body><p>just a page</p></body></html>",
+        content_type="text/html",
+    )
     # Unescaped "&" makes this invalid XML, but feedparser's lenient mode still reads the item.
-    testweb.add("/lenient", RSS2.replace("First &amp; old", "First & old"), content_type="application/rss+xml")
+    testweb.add(
+        "/lenient", RSS2.replace("First &amp; old", "First & old"), content_type="application/rss+xml"
+    )
     bad = fetch(testweb, "feed", "/garbage")
     assert bad.status == "error" and "malformed feed" in (bad.error or "")
     assert bad.body_hash is None  # so the next fetch parses again
@@ -142,7 +195,9 @@ def test_malformed_feeds(testweb: LocalWeb) -> None:
     html_error = fetch(testweb, "feed", "/html").error or ""
     assert html_error.startswith("malformed feed")
     assert f"the page links to feeds: {testweb.url('/rss/news.xml')}" in html_error
-    testweb.add("/empty", '<rss version="2.0"><channel><title>quiet</title></channel></rss>', content_type="text/xml")
+    testweb.add(
+        "/empty", '<rss version="2.0"><channel><title>quiet</title></channel></rss>', content_type="text/xml"
+    )
     empty = fetch(testweb, "feed", "/empty")
     assert empty.status == "ok" and empty.candidates == []
     lenient = fetch(testweb, "feed", "/lenient")
@@ -163,8 +218,11 @@ def test_conditional_get_304_and_unchanged_body(testweb: LocalWeb) -> None:
     def handler(req: LoggedRequest) -> Response:
         if req.headers.get("if-none-match") == '"v1"':
             return Response(b"", 304, None, {"ETag": '"v1"'})
-        return Response(RSS2, content_type="application/rss+xml",
-                        headers={"ETag": '"v1"', "Last-Modified": "Mon, 01 Jan 2024 10:00:00 GMT"})
+        return Response(
+            RSS2,
+            content_type="application/rss+xml",
+            headers={"ETag": '"v1"', "Last-Modified": "Mon, 01 Jan 2024 10:00:00 GMT"},
+        )
 
     testweb.route("/cond.xml", handler)
     first = fetch(testweb, "feed", "/cond.xml")
@@ -175,13 +233,30 @@ def test_conditional_get_304_and_unchanged_body(testweb: LocalWeb) -> None:
     sent = testweb.requests("/cond.xml")[-1].headers
     assert sent["if-none-match"] == '"v1"' and sent["if-modified-since"] == "Mon, 01 Jan 2024 10:00:00 GMT"
     assert second.status == "not_modified" and second.http_status == 304 and second.candidates == []
-    assert (second.etag, second.last_modified, second.body_hash) == (first.etag, first.last_modified,
-                                                                     first.body_hash)
+    assert (second.etag, second.last_modified, second.body_hash) == (
+        first.etag,
+        first.last_modified,
+        first.body_hash,
+    )
+
+    # Validators that do not fit the sources row (or are not printable) are not kept.
+    testweb.add(
+        "/odd.xml",
+        RSS2,
+        content_type="application/rss+xml",
+        headers={"ETag": '"' + "x" * 2000 + '"', "Last-Modified": "Mon, 01 Jan 2024 10:00:00 GMT;" + "x" * 90},
+    )
+    odd = fetch(testweb, "feed", "/odd.xml")
+    assert odd.status == "ok" and odd.etag is None and odd.last_modified is None
 
     # A server that sends fresh validators for the same body: the body hash catches it, no parsing.
     counter = iter(range(100))
-    testweb.route("/newetag.xml", lambda _r: Response(RSS2, content_type="application/rss+xml",
-                                                      headers={"ETag": f'"e{next(counter)}"'}))
+    testweb.route(
+        "/newetag.xml",
+        lambda _r: Response(
+            RSS2, content_type="application/rss+xml", headers={"ETag": f'"e{next(counter)}"'}
+        ),
+    )
     a = fetch(testweb, "feed", "/newetag.xml")
     b = fetch(testweb, "feed", "/newetag.xml", SourceState(a.etag, None, a.body_hash))
     assert b.status == "unchanged" and b.candidates == [] and b.etag == '"e1"' and b.body_hash == a.body_hash
@@ -206,10 +281,15 @@ NEWS = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _index(web: LocalWeb, children: list[tuple[str, str | None]]) -> str:
-    parts = [f"<sitemap><loc>{web.url(p)}</loc>" + (f"<lastmod>{m}</lastmod>" if m else "") + "</sitemap>"
-             for p, m in children]
-    return ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            + "".join(parts) + "</sitemapindex>")
+    parts = [
+        f"<sitemap><loc>{web.url(p)}</loc>" + (f"<lastmod>{m}</lastmod>" if m else "") + "</sitemap>"
+        for p, m in children
+    ]
+    return (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(parts)
+        + "</sitemapindex>"
+    )
 
 
 def test_sitemap_urlset_and_news(testweb: LocalWeb) -> None:
@@ -217,20 +297,30 @@ def test_sitemap_urlset_and_news(testweb: LocalWeb) -> None:
     testweb.add("/news.xml", NEWS, content_type="text/xml")
     r = fetch(testweb, "sitemap", "/sitemap.xml")
     assert r.status == "ok"
-    assert [c.url for c in r.candidates] == ["https://site.example/b", "https://site.example/a",
-                                             "https://site.example/c?x=1&y=2"]  # newest first, undated last
+    assert [c.url for c in r.candidates] == [
+        "https://site.example/b",
+        "https://site.example/a",
+        "https://site.example/c?x=1&y=2",
+    ]  # newest first, undated last
     assert r.candidates[0].updated_at == datetime(2024, 5, 3, 8, 0, tzinfo=UTC)
     news = fetch(testweb, "sitemap", "/news.xml").candidates
-    assert [(c.url, c.title) for c in news] == [("https://news.example/n2", "Second"),
-                                                ("https://news.example/n1", "Ban takes effect")]
+    assert [(c.url, c.title) for c in news] == [
+        ("https://news.example/n2", "Second"),
+        ("https://news.example/n1", "Ban takes effect"),
+    ]
     assert news[1].published_at == datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def test_sitemap_index_follows_newest_children_bounded(testweb: LocalWeb) -> None:
     for i in range(8):
-        testweb.add(f"/sm-{i}.xml", URLSET.replace("site.example/", f"site.example/{i}/"), content_type="text/xml")
-    testweb.add("/index.xml", _index(testweb, [(f"/sm-{i}.xml", f"2024-01-0{i + 1}") for i in range(8)]),
-                content_type="application/xml")
+        testweb.add(
+            f"/sm-{i}.xml", URLSET.replace("site.example/", f"site.example/{i}/"), content_type="text/xml"
+        )
+    testweb.add(
+        "/index.xml",
+        _index(testweb, [(f"/sm-{i}.xml", f"2024-01-0{i + 1}") for i in range(8)]),
+        content_type="application/xml",
+    )
     src = Source(key="s", name="s", kind="sitemap", url=testweb.url("/index.xml"))
 
     async def go() -> SourceResult:
@@ -255,9 +345,13 @@ def test_sitemap_gzip_file_and_gzip_encoding(testweb: LocalWeb) -> None:
 
 def test_sitemap_index_with_failing_child_and_malformed_sitemaps(testweb: LocalWeb) -> None:
     testweb.add("/ok.xml", URLSET, content_type="text/xml")
-    testweb.add("/broken.xml", "<urlset><url><loc>https://x.example/1</loc></url><url><loc>", content_type="text/xml")
+    testweb.add(
+        "/broken.xml", "<urlset><url><loc>https://x.example/1</loc></url><url><loc>", content_type="text/xml"
+    )
     testweb.add("/junk.xml", "<<<<not xml", content_type="text/xml")
-    testweb.add("/index.xml", _index(testweb, [("/ok.xml", None), ("/missing.xml", None)]), content_type="text/xml")
+    testweb.add(
+        "/index.xml", _index(testweb, [("/ok.xml", None), ("/missing.xml", None)]), content_type="text/xml"
+    )
     r = fetch(testweb, "sitemap", "/index.xml")
     assert r.status == "ok" and len(r.candidates) == 3
     assert r.error and "1 of 2 child sitemaps failed" in r.error and "404" in r.error
@@ -271,7 +365,9 @@ def test_sitemap_index_with_failing_child_and_malformed_sitemaps(testweb: LocalW
 
 def test_w3c_dates() -> None:
     assert parse_w3c_date("2024-05") == datetime(2024, 5, 1, tzinfo=UTC)
-    assert parse_w3c_date("2024-05-01T10:00:00.123-0500") == datetime(2024, 5, 1, 15, 0, 0, 123000, tzinfo=UTC)
+    assert parse_w3c_date("2024-05-01T10:00:00.123-0500") == datetime(
+        2024, 5, 1, 15, 0, 0, 123000, tzinfo=UTC
+    )
     assert parse_w3c_date("yesterday") is None
 
 
@@ -289,8 +385,13 @@ LISTING = """<html><head><base href="/section/"></head><body>
 
 def test_html_listing_selector_relative_links_same_site(testweb: LocalWeb) -> None:
     testweb.add("/list", LISTING.format(port=testweb.port), host="news.site.example")
-    src = Source(key="s", name="s", kind="html", url=testweb.url("/list", host="news.site.example"),
-                 link_selector="div.teaser")
+    src = Source(
+        key="s",
+        name="s",
+        kind="html",
+        url=testweb.url("/list", host="news.site.example"),
+        link_selector="div.teaser",
+    )
 
     async def go() -> SourceResult:
         async with Fetcher(FAST, resolver=testweb.resolve) as f:
@@ -312,12 +413,20 @@ def test_site_of() -> None:
 
 
 def test_candidates_capped_newest_first(testweb: LocalWeb) -> None:
-    items = "".join(f"<item><title>t{i}</title><link>https://e.example/{i}</link>"
-                    f"<pubDate>Mon, {i + 1:02d} Jan 2024 10:00:00 GMT</pubDate></item>" for i in range(20))
-    testweb.add("/many.xml", f'<rss version="2.0"><channel><title>x</title>{items}</channel></rss>',
-                content_type="application/rss+xml")
+    items = "".join(
+        f"<item><title>t{i}</title><link>https://e.example/{i}</link>"
+        f"<pubDate>Mon, {i + 1:02d} Jan 2024 10:00:00 GMT</pubDate></item>"
+        for i in range(20)
+    )
+    testweb.add(
+        "/many.xml",
+        f'<rss version="2.0"><channel><title>x</title>{items}</channel></rss>',
+        content_type="application/rss+xml",
+    )
     r = fetch(testweb, "feed", "/many.xml", max_articles=3)
-    assert r.items_seen == 20 and [c.url for c in r.candidates] == [f"https://e.example/{i}" for i in (19, 18, 17)]
+    assert r.items_seen == 20 and [c.url for c in r.candidates] == [
+        f"https://e.example/{i}" for i in (19, 18, 17)
+    ]
     r = fetch(testweb, "feed", "/many.xml", settings=replace(FAST, max_articles_per_source=5))
     assert len(r.candidates) == 5
 
@@ -336,14 +445,73 @@ RICH_RSS = """<?xml version="1.0" encoding="utf-8"?>
 
 def test_fast_feed_path_agrees_with_feedparser() -> None:
     def view(cands: list) -> list[tuple]:
-        return [(c.url, c.title, c.summary, c.published_at, c.updated_at, c.authors,
-                 c.guid if c.guid and c.guid.startswith("http") else None) for c in cands]
+        return [
+            (
+                c.url,
+                c.title,
+                c.summary,
+                c.published_at,
+                c.updated_at,
+                c.authors,
+                c.guid if c.guid and c.guid.startswith("http") else None,
+            )
+            for c in cands
+        ]
 
     for doc in (RSS2, ATOM, RSS091, RICH_RSS):
-        fast, slow = parse_feed(doc.encode(), "https://base.example/feed", fast=True), \
-            parse_feed(doc.encode(), "https://base.example/feed", fast=False)
+        fast, slow = (
+            parse_feed(doc.encode(), "https://base.example/feed", fast=True),
+            parse_feed(doc.encode(), "https://base.example/feed", fast=False),
+        )
         assert view(fast) == view(slow), doc[:80]
     rich = parse_feed(RICH_RSS.encode(), "https://rich.example/feed")
     assert rich[0].title == "Ban on routers & modems"
     assert rich[0].summary == "The agency said on Tuesday it will act."
     assert rich[1].url == "https://rich.example/2" and rich[1].summary == "Full text"
+
+
+_XMLISH = st.one_of(
+    st.binary(max_size=2000),
+    st.text(
+        alphabet=st.sampled_from(list("<>/=\"' &;!?[]-abcdefghilmnorstuvx:0123456789\n")), max_size=400
+    ).map(lambda t: t.encode()),
+    st.sampled_from([RSS2, ATOM, RDF, URLSET, NEWS, json.dumps(JSONFEED)]).flatmap(
+        lambda doc: st.integers(0, len(doc)).map(lambda cut: doc[:cut].encode())
+    ),  # truncated documents
+)
+
+
+@given(body=_XMLISH, ctype=st.sampled_from([None, "text/xml", "application/json", "text/html; charset=foo"]))
+@hypothesis_settings(max_examples=150, deadline=None)
+def test_hostile_bodies_never_crash_the_parsers(body: bytes, ctype: str | None) -> None:
+    for parse in (
+        lambda: parse_feed(body, "https://h.example/f", ctype),
+        lambda: parse_sitemap(body, "https://h.example/s"),
+    ):
+        try:
+            result = parse()
+        except ParseError:
+            continue
+        assert result is not None
+    assert isinstance(parse_listing(body.decode("utf-8", "replace"), "https://h.example/", "a"), list)
+    text, encoding = decode_body(body, ctype)
+    assert isinstance(text, str) and encoding
+
+
+def test_unchanged_sitemap_index_still_reads_its_children(testweb: LocalWeb) -> None:
+    testweb.add("/news-sm.xml", NEWS, content_type="text/xml")
+    testweb.add(
+        "/idx.xml",
+        _index(testweb, [("/news-sm.xml", None)]),
+        content_type="text/xml",
+        headers={"ETag": '"same"'},
+    )
+    first = fetch(testweb, "sitemap", "/idx.xml")
+    assert first.status == "ok" and len(first.candidates) == 2 and first.body_hash.startswith("index:")
+    assert len(first.body_hash) == 64  # the width of sources.body_hash
+    testweb.add("/news-sm.xml", NEWS.replace("news.example/n2", "news.example/n3"), content_type="text/xml")
+    second = fetch(
+        testweb, "sitemap", "/idx.xml", SourceState(first.etag, first.last_modified, first.body_hash)
+    )
+    assert second.status == "ok" and "https://news.example/n3" in {c.url for c in second.candidates}
+    assert "if-none-match" not in testweb.requests("/idx.xml")[-1].headers

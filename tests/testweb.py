@@ -115,12 +115,17 @@ class LocalWeb:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self.scheme = "http"
         if tls is not None:  # the handshake happens on the handler's first read, in its own thread
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
-                                                  do_handshake_on_connect=False)
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
             self.scheme = "https"
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name=f"testweb:{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"testweb:{self.port}",
+        )
         self._thread.start()
 
     # ---------------------------------------------------------------- registering
@@ -136,8 +141,17 @@ class LocalWeb:
         """Answer every unregistered path with ``handler`` (instead of 404)."""
         self._default = handler
 
-    def add(self, path: str, body: bytes | str = b"", status: int = 200, *, content_type: str | None = HTML,
-            headers: dict[str, str] | None = None, delay: float = 0.0, host: str | None = None) -> None:
+    def add(
+        self,
+        path: str,
+        body: bytes | str = b"",
+        status: int = 200,
+        *,
+        content_type: str | None = HTML,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        host: str | None = None,
+    ) -> None:
         response = Response(body, status, content_type, dict(headers or {}), delay)
         self.route(path, lambda _req: response, host)
 
@@ -158,8 +172,15 @@ class LocalWeb:
 
     def add_endless(self, path: str, content_type: str = HTML, chunk_interval: float = 0.005) -> None:
         """Headers, then a chunked body that never ends (until the client goes away)."""
-        self.route(path, lambda _r: Response(b"<p>" + b"x" * 1024, content_type=content_type,
-                                             behaviour="endless", chunk_interval=chunk_interval))
+        self.route(
+            path,
+            lambda _r: Response(
+                b"<p>" + b"x" * 1024,
+                content_type=content_type,
+                behaviour="endless",
+                chunk_interval=chunk_interval,
+            ),
+        )
 
     def add_trickle(self, path: str, body: bytes | str, chunk_interval: float) -> None:
         """A finite body sent one byte per ``chunk_interval`` (each read is quick, the whole is slow)."""
@@ -171,11 +192,13 @@ class LocalWeb:
 
     def add_close_early(self, path: str, body: bytes | str = b"<p>partial", claimed: int = 100_000) -> None:
         """Promise ``claimed`` bytes in Content-Length, send fewer, close."""
-        self.route(path, lambda _r: Response(body, headers={"Content-Length": str(claimed)},
-                                             behaviour="close_early"))
+        self.route(
+            path, lambda _r: Response(body, headers={"Content-Length": str(claimed)}, behaviour="close_early")
+        )
 
-    def add_retry_after(self, path: str, retry_after: str, then: Response, status: int = 429,
-                        times: int = 1) -> None:
+    def add_retry_after(
+        self, path: str, retry_after: str, then: Response, status: int = 429, times: int = 1
+    ) -> None:
         """``times`` answers of ``status`` with Retry-After, then ``then``."""
         busy = Response(b"busy", status, "text/plain", {"Retry-After": retry_after})
         self.add_sequence(path, [busy] * times + [then])
@@ -184,8 +207,9 @@ class LocalWeb:
         """``failures`` server errors, then ``then`` (500 then 200)."""
         self.add_sequence(path, [Response(b"oops", status, "text/plain")] * failures + [then])
 
-    def add_gzip_bomb(self, path: str, size: int = 20 * 1024**2, content_type: str = HTML,
-                      encoding: bool = True) -> None:
+    def add_gzip_bomb(
+        self, path: str, size: int = 20 * 1024**2, content_type: str = HTML, encoding: bool = True
+    ) -> None:
         """``size`` zeros gzip-compressed; as Content-Encoding (default) or as a .gz file."""
         headers = {"Content-Encoding": "gzip"} if encoding else {}
         self.add(path, gzip_bomb(size), content_type=content_type, headers=headers)
@@ -201,7 +225,9 @@ class LocalWeb:
 
     def requests(self, path: str | None = None, host: str | None = None) -> list[LoggedRequest]:
         with self._lock:
-            return [r for r in self._log if (path is None or r.path == path) and (host is None or r.host == host)]
+            return [
+                r for r in self._log if (path is None or r.path == path) and (host is None or r.host == host)
+            ]
 
     def clear_log(self) -> None:
         with self._lock:
@@ -220,12 +246,18 @@ class LocalWeb:
 
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
         host = (h.headers.get("Host") or "").rsplit(":", 1)[0].lower()
-        req = LoggedRequest(h.command, h.path, host, {k.lower(): v for k, v in h.headers.items()}, time.monotonic())
+        req = LoggedRequest(
+            h.command, h.path, host, {k.lower(): v for k, v in h.headers.items()}, time.monotonic()
+        )
         with self._lock:
             self._log.append(req)
-            handler = (self._routes.get((host, h.path)) or self._routes.get((None, h.path))
-                       or self._routes.get((host, urlsplit(h.path).path))
-                       or self._routes.get((None, urlsplit(h.path).path)) or self._default)
+            handler = (
+                self._routes.get((host, h.path))
+                or self._routes.get((None, h.path))
+                or self._routes.get((host, urlsplit(h.path).path))
+                or self._routes.get((None, urlsplit(h.path).path))
+                or self._default
+            )
         resp = handler(req) if handler else Response(b"not found", 404, "text/plain")
         if resp.delay and self._closing.wait(resp.delay):
             return
@@ -265,7 +297,7 @@ class LocalWeb:
             for i in range(len(body)):
                 if self._closing.is_set():
                     break
-                h.wfile.write(body[i:i + 1])
+                h.wfile.write(body[i : i + 1])
                 h.wfile.flush()
                 time.sleep(resp.chunk_interval)
             return

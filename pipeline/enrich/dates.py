@@ -33,12 +33,12 @@ _DATE_RE = re.compile(
   | (?P<dmy>\b(?P<d2>[0-3]?\d)(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH})\.?(?:,?\s+(?P<y2>(?:19|20)\d\d))?\b)
   | (?P<iso>\b(?P<y3>(?:19|20)\d\d)-(?P<m3>[01]\d)-(?P<d3>[0-3]\d)\b)
   | (?P<my>\b(?P<m4>{_MONTH})\.?,?\s+(?:of\s+)?(?P<y4>(?:19|20)\d\d)\b)
-  | (?P<mon>\b(?P<pm>(?i:in|by|until|since|from|through|before|after|early|late|mid|end\s+of|last|next|this|since\s+early|in\s+early|in\s+late))\s+(?P<m5>January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z0-9]))
+  | (?P<mon>\b(?P<pm>(?i:in|by|until|since|from|through|before|after|early|late|mid-|mid|end\s+of|last|next|this|since\s+early|in\s+early|in\s+late|to\s+mid-))(?:\s+|(?<=-))(?P<m5>January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z0-9]))
   | (?P<yr>\b(?P<py>[Ii]n|[Ss]ince|[Bb]y|[Uu]ntil|[Tt]hrough|[Ff]rom|[Bb]efore|[Ee]arly|[Ll]ate|[Mm]id-?|end\s+of|model\s+year|[Bb]eginning\s+in|[Ss]tarting\s+in)(?:\s+|(?<=-))(?P<y5>(?:19|20)\d\d)\b(?![-/]\d|\s*(?:%|percent)))
   | (?P<wd>(?<!\b[Aa]\s)(?<![Ee]very\s)(?<![Ee]ach\s)\b(?P<wpre>(?i:on|last|next|this|until|by|from|since)\s+)?(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b(?!,?\s+(?:{_MONTH}|[0-3]?\d\b)))
   | (?P<rel>\b(?P<rp>(?i:last|this|next|earlier\s+this|later\s+this|the\s+previous|the\s+following))\s+(?P<ru>month|year)\b)
   | (?P<dayref>\b(?P<dr>[Yy]esterday|today)\b(?!'s))
-  | (?P<off>\b(?P<op>within|in|gives?\s+\w+(?:\s+\w+)?|has|have|had)\s+(?P<on>\d{{1,3}}|thirty|sixty|ninety|forty[- ]five|seventy-five|fifteen|ten|seven|fourteen|twenty)\s+(?:calendar\s+)?days\b(?!\s+(?:of|after|following|from)\b(?!\s+(?:today|now)\b)))
+  | (?P<off>\b(?P<op>within|in|gives?\s+\w+(?:\s+\w+)?|given|has|have|had)\s+(?P<on>\d{{1,3}}|thirty|sixty|ninety|forty[- ]five|seventy-five|fifteen|ten|seven|fourteen|twenty)\s+(?:calendar\s+)?days\b(?!\s+(?:of|after|following|from)\b(?!\s+(?:today|now)\b)))
     """,
     re.VERBOSE,
 )
@@ -46,7 +46,7 @@ _DATE_RE = re.compile(
 # the words a date expression may start with before its anchor ("in", "end of", "gives them 30 days")
 _PREFIX_WORDS = frozenset(
     "in by until till since from through before after early late mid mid- end of last next this on within gives give "
-    "gave has have had model year beginning starting earlier later the previous following".split()
+    "gave given has have had model year beginning starting earlier later the previous following".split()
 )
 # cheap anchors: every date expression contains one; the full scanner only runs around them
 _ANCHOR = re.compile(
@@ -111,12 +111,13 @@ _AFTER_BAN = re.compile(_WS + r"after\s*$", re.I)
 _BAN_WORDS = re.compile(_WS + r"(?:ban\w*|barred|bars|prohibit\w*|no\s+longer|cannot|can't|not\s+be\s+allowed)\b", re.I)
 _FUTURE_CUE = re.compile(
     _WS + r"(?:will|shall|is\s+(?:set|scheduled|expected|due)\s+to|are\s+(?:set|scheduled|expected|due)\s+to|"
-    r"plans?\s+to|intends?\s+to|would)\b",
+    r"plans?\s+to|intends?\s+to|would|scheduled\s+for|set\s+for|due\s+(?:on|for)|expected\s+(?:on|by))\b",
     re.I,
 )
 _PAST_CUE = re.compile(
     _WS + r"(?:took|went|came|was|were|had|did|became|kicked|ruled|said|announced|filed|sued|signed|issued|added|"
-    r"published|upheld|voted|ordered|banned|imposed|released|earlier|ago)\b",
+    r"published|upheld|voted|ordered|banned|imposed|released|earlier|ago|extended|postponed|delayed|pushed|"
+    r"revoked|blocked|barred|added|granted|approved|rejected|dismissed|suspended|lifted|decided|agreed)\b",
     re.I,
 )
 # a present-tense scheduling verb right before the date: "takes effect on Friday", "expires on 15 April"
@@ -130,6 +131,14 @@ _AVAILABLE = re.compile(_WS + r"(?:available|on\s+sale|download|buy|order|pre-?o
 _EXT_TAIL = re.compile(_WS + r"(?:extend(?:ed|s|ing)?|push(?:ed|es)?\s+back|postpon(?:ed|es))\b[^.;]{0,40}?"
                        r"\b(?:to|until|through|till)\s*$", re.I)
 _SPEECH = re.compile(_WS + r"(?:said|says|told|announced|stated|wrote)\b", re.I)
+_ONWARDS = re.compile(r"\s*(?:,\s*)?(?:onwards?|and\s+beyond)\b")
+_FROM_WORD = re.compile(r"\bfrom\s*$", re.I)
+_RANGE_END = re.compile(r"\s*(?:to|until|through|and|-|–)\b")
+_IN_FORCE_SINCE = re.compile(r"(?:effect|force)\s+since\s*$", re.I)
+_IMMEDIATE_EFFECT = re.compile(
+    r"\b(?:with\s+immediate\s+effect|effective\s+immediately|(?:takes?|took|taking)\s+effect\s+immediately|"
+    r"immediately\s+effective|(?:in\s+force|into\s+force)\s+immediately)\b", re.I)
+_ON_TAIL = re.compile(r"\bon\s*$", re.I)
 _PAST_ROLES = frozenset({"announcement", "court_ruling", "filing"})
 _PAST_AUX = re.compile(_WS + r"(?:took|went|came|was|were|had|did|became|expired|kicked)\b", re.I)
 _FUTURE_ROLES = frozenset({"effective_date", "compliance_deadline", "extension"})
@@ -188,7 +197,10 @@ class DateFinder:
         candidates = self._candidates(text)
         if not candidates:
             return out
-        starts = [0] + [b.end() for b in _BREAK.finditer(text) if _ends_sentence(text, b.start())]
+        # a full stop after a word of five lower-case letters ends a sentence: skip the slower check then
+        starts = [0] + [b.end() for b in _BREAK.finditer(text)
+                        if (text[b.start() - 5:b.start()].isalpha() and text[b.start() - 5:b.start()].islower())
+                        or _ends_sentence(text, b.start())]
         for m in candidates:
             found = self._normalise(m, text, published)
             if found is None:
@@ -205,12 +217,23 @@ class DateFinder:
                 future = bool(_FUTURE_CUE.search(left[-30:]) or _PRESENT_SCHEDULE.search(left[-30:])) or (
                     role in _FUTURE_ROLES and not _PAST_CUE.search(left[-40:]))
                 date = self._weekday(m, published, future)
+            if role in _PAST_ROLES and _FUTURE_CUE.search(left[-35:]):
+                role = "other"  # "said the review will conclude later this year": a plan, not an event
+            if (role in _PAST_ROLES and not found.year_given and published is not None and date > published
+                    and found.kind in ("mdy", "dmy") and _PAST_CUE.search(left[-40:])):
+                date = _safe_date(date.year - 1, date.month, date.day) or date  # "was signed on April 24"
             if role in _PAST_ROLES and published is not None and date > published and found.precision == "day":
                 role = "other"  # nothing was announced, ruled or filed after publication: a plan
             elif (role in _PAST_ROLES and published is not None and found.precision == "month"
                   and (date.year, date.month) > (published.year, published.month)):
                 role = "other"
             key = (date, found.precision, role)
+            if (role == "announcement" and found.precision == "day"
+                    and _IMMEDIATE_EFFECT.search(text, s_start, s_end)
+                    and (date, "day", "effective_date") not in seen):
+                seen[(date, "day", "effective_date")] = len(out)
+                out.append(TypedDate(date=date, precision="day", role="effective_date",
+                                     snippet=" ".join(text[s_start:s_end].split())[:300]))
             if key in seen:
                 continue
             snippet = " ".join(text[s_start:s_end].split())
@@ -360,7 +383,7 @@ class DateFinder:
         tail = left[-45:]
         if _EXT_TARGET.search(tail) and (_EXTENSION.search(left[-100:]) or _EXT_TAIL.search(left[-70:])):
             return "extension"
-        if tail.rstrip()[-5:].lower() == "since" and not re.search(r"(?:effect|force)\s+since\s*$", tail, re.I):
+        if tail.rstrip()[-5:].lower() == "since" and not _IN_FORCE_SINCE.search(tail):
             return "other"
         for role, rx in _IMMEDIATE:
             if rx.search(tail):
@@ -369,8 +392,8 @@ class DateFinder:
             return "compliance_deadline"
         if found.kind == "off":
             return "compliance_deadline"
-        if re.match(r"\s*(?:,\s*)?(?:onwards?|and\s+beyond)\b", right) or (
-            re.search(r"\bfrom\s*$", tail) and not re.match(r"\s*(?:to|until|through|and|-|–)\b", right)
+        if _ONWARDS.match(right) or (
+            tail.rstrip()[-4:].lower() == "from" and _FROM_WORD.search(tail) and not _RANGE_END.match(right)
         ):
             return "other" if _AVAILABLE.search(left[-40:]) else "effective_date"
         # vague dates (a month or a year) take a role only from a cue close by
@@ -379,13 +402,21 @@ class DateFinder:
             reach_right = 90
         best_role, best_dist = "other", 10_000
         window = left[-reach_left:]
-        for mm in _ALL_CUES.finditer(window):
-            best_role, best_dist = mm.lastgroup or "other", len(window) - mm.end()
-        mm = _ALL_CUES.search(right, 0, reach_right)
+        near = window[-40:] if len(window) > 60 else window  # the closest cue is usually close: look there first
+        for mm in _ALL_CUES.finditer(near):
+            best_role, best_dist = mm.lastgroup or "other", len(near) - mm.end()
+        if best_dist == 10_000 and near is not window:
+            for mm in _ALL_CUES.finditer(window, 0, len(window) - len(near) + 30):
+                best_role, best_dist = mm.lastgroup or "other", len(window) - mm.end()
+        # a cue on the right wins only when closer (weighted): no need to look further than that
+        limit = reach_right if best_dist == 10_000 else min(reach_right, int(max(0, best_dist - 15) / 1.3) + 30)
+        mm = _ALL_CUES.search(right, 0, limit)
         if mm:
             dist = int(mm.start() * 1.3) + 15
             if dist < best_dist:
                 best_role = mm.lastgroup or "other"
+        if best_role == "extension" and (_ON_TAIL.search(tail) or found.kind == "wd"):
+            best_role = "announcement"  # "extended the deadline on Friday": the day of the decision
         if best_role == "announcement" and (_COURT.search(left[-80:]) or _COURT.search(right[:40])) and not (
                 _SPEECH.search(left[-30:])):
             best_role = "court_ruling"

@@ -109,6 +109,7 @@ class Discoverer:
         self.known = frozenset(n.lower() for n in names)
         # single words of gazetteer names ("Dowden" of "Oliver Dowden") are mentions, not new names
         self.known_words = frozenset(w for n in names for w in n.split() if w[:1].isupper())
+        self._never = _STOP | _LEAD | _GENERIC | lx.PLACES | self.known_words
 
     def find(self, text: str, toks: list[str], covered: list[bool],
              places: frozenset[int] = frozenset()) -> tuple[list[EntityHit], list[int]]:
@@ -119,8 +120,7 @@ class Discoverer:
         """
         absorbed: list[int] = []
         found: dict[str, tuple[str, str, set[str]]] = {}  # slug -> (name, type, extra surface forms)
-        caps = [i for i, t in enumerate(toks) if ("A" <= t[0] <= "Z" or (t[0] > "\x7f" and t[0].isupper()))
-                and not covered[i]]
+        caps = [i for i, t in enumerate(toks) if t[0].isupper() and not covered[i]]
         singles: list[int] = []
         k = 0
         while k < len(caps):
@@ -172,47 +172,61 @@ class Discoverer:
         Lists ("X, Y and Z") share the cue of one member.
         """
         n = len(toks)
-        words = set(toks)
-        tails: set[str] = set()  # words that end or start a longer capitalised name
-        for name, _typ, _extra in found.values():
-            parts = name.split()
-            if len(parts) > 1:
-                tails.add(parts[-1])
-                tails.add(parts[0])
-        prev = -2
-        for i in caps:
-            if i == prev + 1 and toks[prev] not in _LEAD:
-                tails.add(toks[i])
-            prev = i
-        mid_caps = {toks[i] for i in singles if not self._initial(toks, i)}
+        never = self._never
+        cands = [i for i in singles if toks[i] not in never]
+        if not cands:
+            return
+        context: dict[str, set[str]] = {}
+
+        def lazy() -> dict[str, set[str]]:
+            """Word sets of the article, built only when some word has a cue."""
+            if not context:
+                tails: set[str] = set()  # words that end or start a longer capitalised name
+                for name, _typ, _extra in found.values():
+                    parts = name.split()
+                    if len(parts) > 1:
+                        tails.add(parts[-1])
+                        tails.add(parts[0])
+                for i in caps:
+                    if i and toks[i - 1][:1].isupper() and toks[i - 1] not in _LEAD:
+                        tails.add(toks[i])
+                context["tails"] = tails
+                context["words"] = set(toks)
+                context["mid"] = {toks[i] for i in singles if not self._initial(toks, i)}
+            return context
 
         def eligible(i: int) -> bool:
             if i < 0 or i >= n or covered[i]:
                 return False
             t = toks[i]
-            if len(t) < 2 or not _NAME_TOKEN.match(t) or t.isdigit():
+            if t in never or len(t) < 2 or not _NAME_TOKEN.match(t) or t.isdigit() or t.endswith(_DEMONYM_ENDS):
                 return False
-            if (t in _STOP or t in _LEAD or t in _GENERIC or t in lx.PLACES or t.lower() in _TITLES
-                    or t in self.known_words or t.lower() in self.known or t in tails):
-                return False
-            if t.lower() in words or t.endswith(_DEMONYM_ENDS):
+            low = t.lower()
+            if low in _TITLES or low in self.known:
                 return False
             # a capitalised word followed by another one is part of a longer name, not a single word
-            return not (i + 1 < n and toks[i + 1][:1].isupper() and not covered[i + 1] and toks[i + 1] != "I")
+            if i + 1 < n and toks[i + 1][:1].isupper() and not covered[i + 1] and toks[i + 1] != "I":
+                return False
+            ctx = lazy()
+            return low not in ctx["words"] and t not in ctx["tails"]
 
         accepted: dict[int, str] = {}
-        for i in singles:
-            if i in accepted or not eligible(i):
+        for i in cands:
+            if i in accepted:
                 continue
             cue = self._org_cue(toks, i, i)
-            if cue is None and self._speech_after(toks, i, i) and toks[i] in mid_caps:
+            if cue is None and self._speech_after(toks, i, i):
                 cue = "right"
-            if cue is None:
+                if not eligible(i) or toks[i] not in lazy()["mid"]:
+                    continue
+            elif cue is None or not eligible(i):
                 continue
             accepted[i] = cue
             for m in self._coordinated(toks, i, forward=(cue == "left")):
                 if eligible(m):
                     accepted.setdefault(m, cue)
+        if not accepted:
+            return
         initials = {}
         for slug, (name, typ, _extra) in found.items():
             if typ != "person":

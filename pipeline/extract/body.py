@@ -37,7 +37,7 @@ _BOILER_WORDS = frozenset((
 # Words that mark boilerplate wherever they occur in a class token ("onetrust-consent-sdk").
 _STRONG_WORDS = frozenset((
     "cookie", "cookies", "consent", "gdpr", "onetrust", "didomi", "usercentrics", "sourcepoint", "newsletter",
-    "outbrain", "taboola", "breadcrumb", "breadcrumbs", "social", "sharing", "sharebar",
+    "outbrain", "taboola", "breadcrumb", "breadcrumbs", "social", "sharing", "sharebar", "related",
 ))
 _HIDDEN_SEL = ('[hidden], [aria-hidden="true"], [style*="display:none" i], [style*="display: none" i], '
                '[style*="visibility:hidden" i], [style*="visibility: hidden" i]')
@@ -47,10 +47,21 @@ _WEAK, _STRONG = 1, 2
 _SEGMENT_SPLIT = re.compile(r"[-_]+")
 
 
+# Whole class tokens of CSS frameworks that hide an element (Bootstrap, Tailwind, WordPress themes).
+_HIDING_TOKENS = frozenset({"hidden", "is-hidden", "d-none", "hide", "visually-hidden", "sr-only",
+                            "screen-reader-text", "invisible", "visuallyhidden"})
+
+
 def _token_kind(token: str) -> int:
     """How surely one class token marks boilerplate: _STRONG (a segment such as "cookie" or "consent"
-    anywhere), _WEAK (the last segment is a boilerplate word: "article-comments"), else 0."""
-    segments = _SEGMENT_SPLIT.split(token.lower())
+    anywhere), _WEAK (the last segment is a boilerplate word: "article-comments", or a hiding utility
+    class), else 0."""
+    if ":" in token:  # a utility-class variant ("print:hidden", "md:block") styles, it does not name
+        return 0
+    lowered = token.lower()
+    if lowered in _HIDING_TOKENS:
+        return _WEAK
+    segments = _SEGMENT_SPLIT.split(lowered)
     if not _STRONG_WORDS.isdisjoint(segments):
         return _STRONG
     last = segments[-1] or (segments[-2] if len(segments) > 1 else "")
@@ -118,11 +129,9 @@ def remove_junk(root: LexborNode) -> None:
     for node in root.css("[role]"):
         if (node.attributes.get("role") or "").lower() in _JUNK_ROLES and node.tag not in _PROTECTED_TAGS:
             node.decompose(False)
-    # A class word is weak evidence: a node holding a large share of the page text is a layout wrapper
-    # (hidden streaming containers, "content with-sidebar"), not boilerplate.
-    limit = 0.4 * len(root.text(deep=True, strip=True))
+    guard = _SizeGuard(root)
     for node in root.css(_HIDDEN_SEL):
-        if node.tag not in _PROTECTED_TAGS and len(node.text(deep=True, strip=True)) < limit:
+        if node.tag not in _PROTECTED_TAGS and not guard.holds_much(node):
             node.decompose(False)
     verdicts: dict[str, int] = {}
     tokens: dict[str, int] = {}
@@ -139,8 +148,30 @@ def remove_junk(root: LexborNode) -> None:
                     kind = verdict
         if not kind or node.tag in _PROTECTED_TAGS:
             continue
-        if kind == _STRONG or len(node.text(deep=True, strip=True)) < limit:
+        if kind == _STRONG or not guard.holds_much(node):
             node.decompose(False)
+
+
+class _SizeGuard:
+    """A class word or a hidden flag is weak evidence: a node holding a large share of the page's text is
+    a layout wrapper ("content with-sidebar", a hidden streaming container), not boilerplate. The page
+    total is only measured when a node is big enough for the question to arise."""
+
+    def __init__(self, root: LexborNode) -> None:
+        self._root = root
+        self._total = -1
+
+    def holds_much(self, node: LexborNode) -> bool:
+        size = len(node.text(deep=True, strip=True))
+        if size < _SMALL_NODE:
+            return False
+        if self._total < 0:
+            self._total = len(self._root.text(deep=True, strip=True))
+        return size >= _WRAPPER_SHARE * self._total
+
+
+_SMALL_NODE = 300
+_WRAPPER_SHARE = 0.4
 
 
 def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selector: str | None = None) -> Body:
@@ -164,15 +195,46 @@ def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selec
     best, leaves = _best_container(root)
     if best is None:
         return Body(_serialise([root], title, strict=True))
-    chosen = [leaf.node for leaf in leaves if best in leaf.chain]
-    return Body(_blocks_to_paragraphs(chosen, title, strict=True))
+    chosen = [leaf for leaf in leaves if best in leaf.chain]
+    return Body(_blocks_to_paragraphs(_lede(leaves, chosen) + chosen, title, strict=True))
 
 
-@dataclass
+def _lede(leaves: list[_Leaf], chosen: list[_Leaf]) -> list[_Leaf]:
+    """A summary paragraph set just before the article container (often a heading-styled standfirst in
+    the article header): the one or two leaves right before the first chosen one, if long prose."""
+    if not chosen:
+        return []
+    first = leaves.index(chosen[0])
+    out: list[_Leaf] = []
+    for leaf in reversed(leaves[max(0, first - 2):first]):
+        if leaf.length >= _LEDE_MIN and not (leaf.has_link and leaf.link_len > 0.2 * leaf.length):
+            out.insert(0, leaf)
+        else:
+            break
+    return out
+
+
+_LEDE_MIN = 100
+
+
 class _Leaf:
-    node: LexborNode
-    length: int
-    chain: list[int]
+    """A leaf text block with what scoring learnt about it, reused when serialising."""
+
+    __slots__ = ("node", "text", "length", "chain", "has_link", "_link_len")
+
+    def __init__(self, node: LexborNode, chain: list[int]) -> None:
+        self.node = node
+        self.text = _norm(node.text(deep=True))
+        self.length = len(self.text)
+        self.chain = chain
+        self.has_link = self.length > 0 and node.css_first("a") is not None
+        self._link_len = -1
+
+    @property
+    def link_len(self) -> int:
+        if self._link_len < 0:
+            self._link_len = _link_len(self.node) if self.has_link else 0
+        return self._link_len
 
 
 def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
@@ -189,23 +251,23 @@ def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
     chains: dict[int, list[int]] = {}  # node id -> ids of it and its ancestors (shared by sibling leaves)
     in_links = {n.mem_id for n in root.css(_IN_LINK_SEL)}
     leaves: list[_Leaf] = []
-    for leaf in root.css(_LEAF_SEL):
-        if leaf.mem_id in in_links:
+    for node in root.css(_LEAF_SEL):
+        if node.mem_id in in_links:
             continue
-        parent = leaf.parent
+        parent = node.parent
         if parent is None:
             continue
         chain = chains.get(parent.mem_id)
         if chain is None:
             chain = _ancestor_chain(parent, chains, nodes)
-        length = len(leaf.text(deep=True, strip=True))
-        leaves.append(_Leaf(leaf, length, chain))
-        if length < _MIN_PROSE or leaf.tag in _HEADING_TAGS:
+        leaf = _Leaf(node, chain)
+        leaves.append(leaf)
+        if leaf.length < _MIN_PROSE or node.tag in _HEADING_TAGS:
             continue
-        if leaf.css_first("a") is not None and _link_len(leaf) > 0.5 * length:
+        if leaf.has_link and leaf.link_len > 0.5 * leaf.length:
             continue
         for nid in chain:
-            good[nid] = good.get(nid, 0) + length
+            good[nid] = good.get(nid, 0) + leaf.length
     if not good:
         return None, leaves
     best_good = max(good.values())
@@ -249,6 +311,7 @@ def _ancestor_chain(start: LexborNode, chains: dict[int, list[int]], nodes: dict
 
 
 _MIN_PROSE = 25
+_LEDE_HEADING = 100
 _EDGE_PROSE = 40  # a block this long can start or end the article; shorter ones only sit between
 _MAX_DEPTH = 14
 _CANDIDATE_SHARE = 0.5
@@ -259,17 +322,17 @@ _LINK_CHECKS = 3
 
 def _serialise(containers: list[LexborNode], title: str | None, *, strict: bool) -> list[str]:
     """Text blocks of whole containers (a configured selector, or the body when nothing scored)."""
-    leaves: list[LexborNode] = []
+    leaves: list[_Leaf] = []
     for container in containers:
         found = container.css(_LEAF_SEL)
         if strict:
             in_links = {n.mem_id for n in container.css(_IN_LINK_SEL)}
-            found = [leaf for leaf in found if leaf.mem_id not in in_links]
-        leaves.extend(found if found else [container])
+            found = [node for node in found if node.mem_id not in in_links]
+        leaves.extend(_Leaf(node, []) for node in (found if found else [container]))
     return _blocks_to_paragraphs(leaves, title, strict=strict)
 
 
-def _blocks_to_paragraphs(leaves: list[LexborNode], title: str | None, *, strict: bool) -> list[str]:
+def _blocks_to_paragraphs(leaves: list[_Leaf], title: str | None, *, strict: bool) -> list[str]:
     """Paragraph texts of leaf blocks in document order.
 
     In strict mode (generic extraction) link lists and boilerplate lines are dropped, and short blocks
@@ -280,11 +343,14 @@ def _blocks_to_paragraphs(leaves: list[LexborNode], title: str | None, *, strict
     seen: set[str] = set()
     title_key = _norm(title).casefold() if title else None
     for leaf in leaves:
-        tag = leaf.tag
-        has_link = strict and leaf.css_first("a") is not None
-        for text in _split_breaks(leaf):
-            if not text:
+        if not leaf.length:
+            continue
+        tag = leaf.node.tag
+        if strict and leaf.has_link:
+            link = leaf.link_len
+            if link > 0.5 * leaf.length or (tag == "li" and link > 0.2 * leaf.length):
                 continue
+        for text in _split_breaks(leaf):
             key = text.casefold()
             if key in seen or key == title_key:
                 continue
@@ -292,13 +358,10 @@ def _blocks_to_paragraphs(leaves: list[LexborNode], title: str | None, *, strict
             if strict:
                 if len(text) < 160 and _BOILER_LINE.match(text):
                     continue
-                if has_link:
-                    link = _link_len(leaf)
-                    if link > 0.5 * len(text) or (tag == "li" and link > 0.2 * len(text)):
-                        continue
                 if tag == "li" and len(text) < 15:
                     continue
-                prose = len(text) >= _EDGE_PROSE and tag not in _HEADING_TAGS
+                # a long "heading" is a lede set in a heading tag
+                prose = len(text) >= (_LEDE_HEADING if tag in _HEADING_TAGS else _EDGE_PROSE)
             if len(text) > 400 and _repeats(text, blocks):
                 continue
             seen.add(key)
@@ -322,9 +385,15 @@ def _repeats(text: str, blocks: list[tuple[str, bool]]) -> bool:
 _BR_RE = re.compile(r"(?:<br\s*/?>\s*){2,}", re.I)
 
 
-def _split_breaks(leaf: LexborNode) -> list[str]:
-    """A leaf's text; a double <br> inside it separates paragraphs."""
-    if leaf.css_first("br") is not None and _BR_RE.search(leaf.html or ""):
-        parts = _BR_RE.split(leaf.inner_html or "")
-        return [_norm(LexborHTMLParser(p).text(deep=True)) for p in parts if p.strip()]
-    return [_norm(leaf.text(deep=True))]
+def _split_breaks(leaf: _Leaf) -> list[str]:
+    """A leaf's text; a double <br> inside a long block separates paragraphs."""
+    if leaf.length > _BR_MIN and leaf.node.css_first("br") is not None:
+        html = leaf.node.html or ""
+        if _BR_RE.search(html):
+            parts = _BR_RE.split(leaf.node.inner_html or "")
+            texts = [_norm(LexborHTMLParser(p).text(deep=True)) for p in parts if p.strip()]
+            return [t for t in texts if t]
+    return [leaf.text]
+
+
+_BR_MIN = 120

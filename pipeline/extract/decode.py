@@ -71,16 +71,17 @@ def _decode(data: bytes, hinted: str | None) -> tuple[str, bytes | None]:
     for bom, enc in _BOMS:
         if data.startswith(bom):
             return data[len(bom):].decode(enc, "replace"), None
+    # Bytes that decode as strict UTF-8 are UTF-8 whatever the page claims (legacy encodings with
+    # non-ASCII text practically never form valid UTF-8), so the declaration is only read when they don't.
+    try:
+        return data.decode("utf-8"), data
+    except UnicodeDecodeError:
+        pass
     candidates: list[str] = []
     if hinted and (c := _codec(hinted)):
         candidates.append(c)
     if declared := declared_charset(data[:4096]):
         candidates.append(declared)
-    # A page that decodes as strict UTF-8 is UTF-8 whatever it claims, unless it is pure ASCII.
-    try:
-        return data.decode("utf-8"), data
-    except UnicodeDecodeError:
-        pass
     for enc in candidates:
         if enc in ("utf-8", "utf-16", "utf-32"):  # declared UTF but invalid: try the other signals
             continue

@@ -78,7 +78,7 @@ _SCRIPTS = (
 _SCRIPT_NAMES = [name for name, _ in _SCRIPTS]
 
 
-def detect_language(text: str, *, max_chars: int = 2000) -> tuple[str | None, float]:
+def detect_language(text: str, *, max_chars: int = 1200) -> tuple[str | None, float]:
     """Return (ISO 639-1 code or None, confidence 0..1)."""
     sample = text[:max_chars]
     if not sample.strip():

@@ -182,7 +182,7 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
     md.h1 = _clean(h1.text(deep=True, separator=" ")) if h1 is not None else None
     ld_title = jsonld.text_of(article.get("headline") or article.get("name")) if article else None
     og_title = _first(meta, "og:title", "twitter:title")
-    title_node = tree.css_first("title")
+    title_node = (tree.head or tree.root).css_first("title") if (tree.head or tree.root) is not None else None
     html_title = _clean(title_node.text(deep=True)) if title_node is not None else None
     md.site_name = _first(meta, "og:site_name", "application-name", "publisher", "twitter:site")
     if md.site_name is None and article is not None:
@@ -211,7 +211,7 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
     md.authors = _dedupe([_strip_by(a) for a in authors if a])
 
     lang = None
-    html_node = tree.css_first("html")
+    html_node = tree.root
     if html_node is not None:
         lang = html_node.attributes.get("lang") or html_node.attributes.get("xml:lang")
     lang = lang or _first(meta, "content-language", "og:locale", "language", "dc.language")

@@ -21,9 +21,19 @@ _META = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""",
 _XML = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)""", re.I)
 _CT_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.I)
 # WHATWG: these labels mean windows-1252 in practice.
-_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252",
-            "l1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252", "x-sjis": "shift_jis",
-            "gb2312": "gb18030", "gbk": "gb18030", "utf8": "utf-8"}
+_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "l1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "x-sjis": "shift_jis",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "utf8": "utf-8",
+}
 _SINGLE_BYTE_WESTERN = {"cp1252", "latin_1", "iso8859-15", "ascii"}
 
 
@@ -59,7 +69,7 @@ def decode_body(data: bytes, content_type: str | None = None) -> tuple[str, str]
     """(text, codec name) for a body; never raises."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            return data[len(bom):].decode(enc, "replace"), enc
+            return data[len(bom) :].decode(enc, "replace"), enc
     head = data[:4096]
     m = _XML.search(head) or _META.search(head)
     in_document = codec_name(m.group(1).decode("ascii", "ignore")) if m else None

@@ -86,6 +86,6 @@ def gunzip_bounded(data: bytes, limit: int) -> bytes:
     dec = BoundedDecoder("gzip", limit)
     out = []
     for i in range(0, len(data), 65536):
-        out.append(dec.feed(data[i:i + 65536]))
+        out.append(dec.feed(data[i : i + 65536]))
     out.append(dec.flush())
     return b"".join(out)

@@ -15,8 +15,14 @@ class FetchError(BanwatchError):
     status = "error"
     retryable = False
 
-    def __init__(self, message: str, *, url: str | None = None, http_status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.http_status = http_status
@@ -50,8 +56,14 @@ class ConnectionFailed(FetchError):
 class HTTPStatusError(FetchError):
     """A 4xx/5xx answer; 5xx and 429 are worth retrying."""
 
-    def __init__(self, message: str, *, url: str | None = None, http_status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, url=url, http_status=http_status, retry_after=retry_after)
         self.retryable = http_status is not None and (http_status >= 500 or http_status in (408, 429))
 

@@ -104,7 +104,11 @@ def parse_simple_feed(body: bytes, url: str) -> list[Candidate] | None:
         return None
     if root.tag == "rss":
         channel = root.find("channel")
-        return None if channel is None else [c for c in map(lambda i: _rss_item(i, url), channel.iter("item")) if c]
+        return (
+            None
+            if channel is None
+            else [c for c in map(lambda i: _rss_item(i, url), channel.iter("item")) if c]
+        )
     if root.tag == f"{ATOM}feed":
         return [c for c in (_atom_entry(e, url) for e in root.iter(f"{ATOM}entry")) if c]
     return None
@@ -136,7 +140,9 @@ def _rss_item(item: ET.Element, base: str) -> Candidate | None:
 def _atom_link(entry: ET.Element, base: str) -> str | None:
     for link in entry.findall(f"{ATOM}link"):
         if link.get("rel", "alternate") == "alternate" and link.get("type", "text/html") in (
-                "text/html", "application/xhtml+xml"):
+            "text/html",
+            "application/xhtml+xml",
+        ):
             url = _http(link.get("href"), base)
             if url:
                 return url

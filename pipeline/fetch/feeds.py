@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 _JSON_TYPES = ("application/feed+json", "application/json")
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None, *, fast: bool = True) -> list[Candidate]:
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, *, fast: bool = True
+) -> list[Candidate]:
     """Candidates of a feed document, in document order; raises ParseError when nothing is readable.
 
     Plain RSS 2.0 and Atom take the ElementTree fast path (:mod:`pipeline.fetch.fastfeed`) unless
@@ -45,8 +47,9 @@ def parse_with_feedparser(body: bytes, url: str, content_type: str | None = None
     if content_type:
         headers["content-type"] = content_type
     # Summaries become plain text below, so feedparser need not sanitise or rewrite their HTML.
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False,
-                              resolve_relative_uris=False)
+    parsed = feedparser.parse(
+        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
     out = [c for c in (_from_entry(e, url) for e in parsed.entries) if c is not None]
     if not out and parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
@@ -54,8 +57,12 @@ def parse_with_feedparser(body: bytes, url: str, content_type: str | None = None
     if not out and not parsed.get("version") and not parsed.entries:
         raise ParseError("not a feed (no RSS, Atom, RDF or JSON Feed found)", url=url)
     if parsed.get("bozo") and out:
-        log.info("feed lenient parse url=%s error=%r items=%d", url, _describe(parsed.get("bozo_exception")),
-                 len(out))
+        log.info(
+            "feed lenient parse url=%s error=%r items=%d",
+            url,
+            _describe(parsed.get("bozo_exception")),
+            len(out),
+        )
     return out
 
 
@@ -84,7 +91,9 @@ def _http_url(href: str | None, base: str) -> str | None:
 def _entry_link(entry: Any, base: str) -> str | None:
     for link in entry.get("links") or ():
         if link.get("rel", "alternate") == "alternate" and link.get("type", "text/html") in (
-                "text/html", "application/xhtml+xml"):
+            "text/html",
+            "application/xhtml+xml",
+        ):
             url = _http_url(link.get("href"), base)
             if url:
                 return url
@@ -138,7 +147,9 @@ def parse_json_feed(body: bytes, url: str) -> list[Candidate]:
         doc = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ParseError(f"malformed JSON feed: {exc}", url=url) from None
-    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
+    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
+        "https://jsonfeed.org/version/"
+    ):
         raise ParseError("JSON document is not a JSON Feed (no jsonfeed.org version)", url=url)
     items = doc.get("items")
     if not isinstance(items, list):
@@ -154,15 +165,17 @@ def parse_json_feed(body: bytes, url: str) -> list[Candidate]:
             continue
         summary = item.get("summary") or item.get("content_text") or item.get("content_html")
         title = item.get("title")
-        out.append(Candidate(
-            url=link,
-            guid=str(item["id"]) if item.get("id") is not None else None,
-            title=plain_text(title) if isinstance(title, str) else None,
-            summary=plain_text(summary, MAX_SUMMARY) if isinstance(summary, str) else None,
-            published_at=_iso(item.get("date_published")),
-            updated_at=_iso(item.get("date_modified")),
-            authors=_json_authors(item) or feed_authors,
-        ))
+        out.append(
+            Candidate(
+                url=link,
+                guid=str(item["id"]) if item.get("id") is not None else None,
+                title=plain_text(title) if isinstance(title, str) else None,
+                summary=plain_text(summary, MAX_SUMMARY) if isinstance(summary, str) else None,
+                published_at=_iso(item.get("date_published")),
+                updated_at=_iso(item.get("date_modified")),
+                authors=_json_authors(item) or feed_authors,
+            )
+        )
     return out
 
 

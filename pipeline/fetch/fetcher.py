@@ -59,28 +59,46 @@ log = logging.getLogger(__name__)
 
 ACCEPT = {
     "html": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
-    "feed": ("application/rss+xml,application/atom+xml,application/feed+json,application/rdf+xml,"
-             "application/xml;q=0.9,text/xml;q=0.9,application/json;q=0.8,*/*;q=0.5"),
+    "feed": (
+        "application/rss+xml,application/atom+xml,application/feed+json,application/rdf+xml,"
+        "application/xml;q=0.9,text/xml;q=0.9,application/json;q=0.8,*/*;q=0.5"
+    ),
     "sitemap": "application/xml,text/xml;q=0.9,application/gzip;q=0.8,*/*;q=0.5",
     "robots": "text/plain,*/*;q=0.5",
 }
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 _BINARY_TYPES = {
-    "application/pdf", "application/zip", "application/x-zip-compressed", "application/msword",
-    "application/vnd.ms-excel", "application/vnd.ms-powerpoint", "application/x-shockwave-flash",
-    "application/x-msdownload", "application/x-rar-compressed", "application/x-7z-compressed",
+    "application/pdf",
+    "application/zip",
+    "application/x-zip-compressed",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/x-shockwave-flash",
+    "application/x-msdownload",
+    "application/x-rar-compressed",
+    "application/x-7z-compressed",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/wasm",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/wasm",
 }
 _MAGIC = (
-    (b"%PDF-", "PDF"), (b"\x89PNG\r\n", "PNG image"), (b"GIF87a", "GIF image"), (b"GIF89a", "GIF image"),
-    (b"\xff\xd8\xff", "JPEG image"), (b"PK\x03\x04", "ZIP archive"), (b"\x00\x00\x01\x00", "icon"),
-    (b"OggS", "Ogg media"), (b"ID3", "MP3 audio"), (b"\x1a\x45\xdf\xa3", "Matroska/WebM video"),
+    (b"%PDF-", "PDF"),
+    (b"\x89PNG\r\n", "PNG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"\x00\x00\x01\x00", "icon"),
+    (b"OggS", "Ogg media"),
+    (b"ID3", "MP3 audio"),
+    (b"\x1a\x45\xdf\xa3", "Matroska/WebM video"),
 )
 ROBOTS_MAX_BYTES = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_RETRY_AFTER = 120.0
 MAX_CHILD_SITEMAPS = 5
+INDEX_MARK = "index:"  # prefix of SourceResult.body_hash for a sitemap index
 MAX_IDLE_HOSTS = 5000  # per-host state kept before idle hosts are forgotten
 
 
@@ -96,6 +114,13 @@ def _sniff(body: bytes) -> str | None:
     if head[:4] == b"RIFF" and body[8:12] in (b"WEBP", b"AVI ", b"WAVE"):
         return "RIFF media"
     return None
+
+
+def _validator(value: str | None, limit: int) -> str | None:
+    """An ETag/Last-Modified worth storing and sending back: short and printable, else None."""
+    if not value or len(value) > limit or not value.isprintable():
+        return None
+    return value
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
@@ -128,14 +153,26 @@ class Fetcher:
     default certificate verification (certifi's CA bundle), e.g. to trust a private CA.
     """
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None,
-                 resolver: Resolver | None = None, allow_networks: Iterable[str] = (),
-                 retry_base: float = 1.0, max_retry_after: float = MAX_RETRY_AFTER,
-                 max_child_sitemaps: int = MAX_CHILD_SITEMAPS, rng: random.Random | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+        allow_networks: Iterable[str] = (),
+        retry_base: float = 1.0,
+        max_retry_after: float = MAX_RETRY_AFTER,
+        max_child_sitemaps: int = MAX_CHILD_SITEMAPS,
+        rng: random.Random | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.settings = settings
-        self.guard = AddressGuard(allow_private=settings.allow_private_networks, resolver=resolver,
-                                  allow_networks=allow_networks, timeout=settings.connect_timeout)
+        self.guard = AddressGuard(
+            allow_private=settings.allow_private_networks,
+            resolver=resolver,
+            allow_networks=allow_networks,
+            timeout=settings.connect_timeout,
+        )
         self.retry_base = retry_base
         self.max_retry_after = max_retry_after
         self.max_child_sitemaps = max_child_sitemaps
@@ -143,23 +180,31 @@ class Fetcher:
         self._agent_token = robots_token(settings.user_agent)
         self._gates: dict[str, HostGate] = {}
         self._robots = RobotsCache(self._load_robots)
-        limits = httpx.Limits(max_connections=None, keepalive_expiry=30.0,  # per origin
-                              max_keepalive_connections=max(2, settings.per_host_concurrency))
+        limits = httpx.Limits(
+            max_connections=None,
+            keepalive_expiry=30.0,  # per origin
+            max_keepalive_connections=max(2, settings.per_host_concurrency),
+        )
         self._transport = transport or GuardedTransport(self.guard, limits=limits, ssl_context=ssl_context)
         self._client = httpx.AsyncClient(
             transport=self._transport,
             follow_redirects=False,
             trust_env=False,
-            timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
-                                  write=settings.read_timeout, pool=None),
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=None,
+            ),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
 
     async def __aenter__(self) -> Fetcher:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -173,13 +218,21 @@ class Fetcher:
         if gate is None:
             if len(self._gates) >= MAX_IDLE_HOSTS:  # a long-running daemon meets many article hosts
                 self._gates = {h: g for h, g in self._gates.items() if g.busy()}
-            gate = self._gates[host] = HostGate(self.settings.per_host_concurrency, self.settings.per_host_delay)
+            gate = self._gates[host] = HostGate(
+                self.settings.per_host_concurrency, self.settings.per_host_delay
+            )
         return gate
 
     async def _load_robots(self, url: str) -> tuple[int, str]:
         try:
-            page = await self._request(url, accept="robots", limit=ROBOTS_MAX_BYTES, check_robots=False,
-                                       headers=None, too_large_ok=True)
+            page = await self._request(
+                url,
+                accept="robots",
+                limit=ROBOTS_MAX_BYTES,
+                check_robots=False,
+                headers=None,
+                too_large_ok=True,
+            )
         except HTTPStatusError as exc:
             if exc.http_status is not None and 400 <= exc.http_status < 500 and exc.http_status != 429:
                 return exc.http_status, ""
@@ -190,42 +243,69 @@ class Fetcher:
         rules = await self._robots.rules(url)
         if rules.failure is not None:
             failure = rules.failure
-            err = type(failure)(f"robots.txt of {host} unreachable: {failure}", url=url,
-                                http_status=failure.http_status, retry_after=failure.retry_after)
+            err = type(failure)(
+                f"robots.txt of {host} unreachable: {failure}",
+                url=url,
+                http_status=failure.http_status,
+                retry_after=failure.retry_after,
+            )
             err.retryable = False  # already retried when robots.txt was fetched; cached for a minute
             raise err
         delay = rules.crawl_delay(self._agent_token)
         if delay:
-            if delay > MAX_CRAWL_DELAY:
-                log.info("crawl-delay clamped host=%s crawl_delay=%s max=%s", host, delay, MAX_CRAWL_DELAY)
             gate = self.gate(host)
-            gate.delay = max(self.settings.per_host_delay, min(delay, MAX_CRAWL_DELAY))
+            wanted = max(self.settings.per_host_delay, min(delay, MAX_CRAWL_DELAY))
+            if gate.delay != wanted:
+                log.info("crawl-delay host=%s crawl_delay=%s applied=%s", host, delay, wanted)
+                gate.delay = wanted
         if not rules.can_fetch(url, self._agent_token):
-            why = (f"disallowed by robots.txt for user agent {self._agent_token!r}" if rules.parser is not None
-                   else rules.note)
+            why = (
+                f"disallowed by robots.txt for user agent {self._agent_token!r}"
+                if rules.parser is not None
+                else rules.note
+            )
             raise RobotsDisallowed(f"{why}: {url}", url=url)
 
     # ------------------------------------------------------------------ HTTP
 
-    async def fetch_page(self, url: str, *, accept: str = "html", headers: dict[str, str] | None = None
-                         ) -> Page:
+    async def fetch_page(
+        self, url: str, *, accept: str = "html", headers: dict[str, str] | None = None
+    ) -> Page:
         """GET a page with every limit and politeness rule; raises a FetchError subclass on failure."""
         return await self._request(url, accept=accept, headers=headers, limit=self.settings.max_body_size)
 
-    async def _request(self, url: str, *, accept: str, headers: dict[str, str] | None, limit: int,
-                       check_robots: bool = True, too_large_ok: bool = False) -> Page:
+    async def _request(
+        self,
+        url: str,
+        *,
+        accept: str,
+        headers: dict[str, str] | None,
+        limit: int,
+        check_robots: bool = True,
+        too_large_ok: bool = False,
+    ) -> Page:
         attempt = 0
         while True:
             try:
-                return await self._follow(url, accept=accept, headers=headers, limit=limit,
-                                          check_robots=check_robots, too_large_ok=too_large_ok)
+                return await self._follow(
+                    url,
+                    accept=accept,
+                    headers=headers,
+                    limit=limit,
+                    check_robots=check_robots,
+                    too_large_ok=too_large_ok,
+                )
             except FetchError as exc:
                 if not exc.retryable or attempt >= self.settings.max_retries:
                     raise
                 if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
-                    raise HTTPStatusError(f"{exc} (Retry-After {exc.retry_after:g}s is longer than the "
-                                          f"{self.max_retry_after:g}s we wait)", url=exc.url,
-                                          http_status=exc.http_status, retry_after=exc.retry_after) from None
+                    raise HTTPStatusError(
+                        f"{exc} (Retry-After {exc.retry_after:g}s is longer than the "
+                        f"{self.max_retry_after:g}s we wait)",
+                        url=exc.url,
+                        http_status=exc.http_status,
+                        retry_after=exc.retry_after,
+                    ) from None
                 if exc.retry_after is not None:
                     wait = exc.retry_after
                     self.gate(urlsplit(exc.url or url).hostname or "").defer(wait)
@@ -235,8 +315,16 @@ class Fetcher:
                 log.info("fetch retry url=%s attempt=%d wait=%.2f error=%r", url, attempt, wait, str(exc))
                 await asyncio.sleep(wait)
 
-    async def _follow(self, url: str, *, accept: str, headers: dict[str, str] | None, limit: int,
-                      check_robots: bool, too_large_ok: bool) -> Page:
+    async def _follow(
+        self,
+        url: str,
+        *,
+        accept: str,
+        headers: dict[str, str] | None,
+        limit: int,
+        check_robots: bool,
+        too_large_ok: bool,
+    ) -> Page:
         """One attempt: the redirect chain, each hop checked by the guard (and robots.txt)."""
         visited: list[str] = []
         current = url
@@ -257,8 +345,9 @@ class Fetcher:
                 await self._check_robots(current, host)
             visited.append(current)
             async with self.gate(host).slot():
-                page, location = await self._hop(current, accept=accept, headers=headers, limit=limit,
-                                                 too_large_ok=too_large_ok)
+                page, location = await self._hop(
+                    current, accept=accept, headers=headers, limit=limit, too_large_ok=too_large_ok
+                )
             wire += page.wire_bytes
             if location is None:
                 page.url, page.wire_bytes = url, wire
@@ -267,13 +356,15 @@ class Fetcher:
             if nxt in visited:
                 raise RedirectLoop(f"redirect loop: {' -> '.join([*visited, nxt])}", url=url)
             if len(visited) > self.settings.max_redirects:
-                raise TooManyRedirects(f"more than {self.settings.max_redirects} redirects starting at {url}",
-                                       url=url)
+                raise TooManyRedirects(
+                    f"more than {self.settings.max_redirects} redirects starting at {url}", url=url
+                )
             log.debug("redirect from=%s to=%s status=%d", current, nxt, page.http_status)
             current = nxt
 
-    async def _hop(self, url: str, *, accept: str, headers: dict[str, str] | None, limit: int,
-                   too_large_ok: bool) -> tuple[Page, str | None]:
+    async def _hop(
+        self, url: str, *, accept: str, headers: dict[str, str] | None, limit: int, too_large_ok: bool
+    ) -> tuple[Page, str | None]:
         hdrs = {"Accept": ACCEPT.get(accept, ACCEPT["html"])}
         hdrs.update(headers or {})
         total = self.settings.total_timeout
@@ -282,14 +373,20 @@ class Fetcher:
                 request = self._client.build_request("GET", url, headers=hdrs)
                 response = await self._client.send(request, stream=True)
                 try:
-                    return await self._read(url, response, accept=accept, limit=limit, too_large_ok=too_large_ok)
+                    return await self._read(
+                        url, response, accept=accept, limit=limit, too_large_ok=too_large_ok
+                    )
                 finally:
                     await response.aclose()
         except TimeoutError:
             raise Timeout(f"total timeout of {total:g}s exceeded for {url}", url=url) from None
         except httpx.TimeoutException as exc:
-            kind = {httpx.ConnectTimeout: "connect", httpx.ReadTimeout: "read", httpx.WriteTimeout: "write",
-                    httpx.PoolTimeout: "pool"}.get(type(exc), "")
+            kind = {
+                httpx.ConnectTimeout: "connect",
+                httpx.ReadTimeout: "read",
+                httpx.WriteTimeout: "write",
+                httpx.PoolTimeout: "pool",
+            }.get(type(exc), "")
             seconds = self.settings.connect_timeout if kind == "connect" else self.settings.read_timeout
             raise Timeout(f"{kind} timeout of {seconds:g}s for {url}".strip(), url=url) from None
         except httpx.TransportError as exc:
@@ -303,15 +400,25 @@ class Fetcher:
             exc.url = exc.url or url
             raise
 
-    async def _read(self, url: str, response: httpx.Response, *, accept: str, limit: int,
-                    too_large_ok: bool) -> tuple[Page, str | None]:
+    async def _read(
+        self, url: str, response: httpx.Response, *, accept: str, limit: int, too_large_ok: bool
+    ) -> tuple[Page, str | None]:
         status = response.status_code
         headers = {k.lower(): v for k, v in response.headers.items()}
         ctype = headers.get("content-type")
 
         def page(body: bytes = b"", text: str = "", encoding: str = "", wire: int = 0) -> Page:
-            return Page(url=url, final_url=str(response.url), http_status=status, content_type=ctype, body=body,
-                        text=text, encoding=encoding, headers=headers, wire_bytes=wire)
+            return Page(
+                url=url,
+                final_url=str(response.url),
+                http_status=status,
+                content_type=ctype,
+                body=body,
+                text=text,
+                encoding=encoding,
+                headers=headers,
+                wire_bytes=wire,
+            )
 
         if status in REDIRECT_CODES and headers.get("location"):
             return page(), headers["location"]
@@ -320,23 +427,31 @@ class Fetcher:
         if status >= 300:
             reason = response.reason_phrase or ""
             retry_after = parse_retry_after(headers.get("retry-after")) if status in (429, 503) else None
-            raise HTTPStatusError(f"HTTP {status} {reason} for {url}".replace("  ", " "), url=url,
-                                  http_status=status, retry_after=retry_after)
+            raise HTTPStatusError(
+                f"HTTP {status} {reason} for {url}".replace("  ", " "),
+                url=url,
+                http_status=status,
+                retry_after=retry_after,
+            )
         media = _media_type(ctype)
         if accept != "robots" and (media.startswith(_BINARY_PREFIXES) or media in _BINARY_TYPES):
-            raise BadContentType(f"unexpected content type {media!r} for a {accept} at {url}", url=url,
-                                 http_status=status)
+            raise BadContentType(
+                f"unexpected content type {media!r} for a {accept} at {url}", url=url, http_status=status
+            )
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit and not too_large_ok:
-            raise TooLarge(f"Content-Length {declared} exceeds max_body_size of {limit} bytes", url=url,
-                           http_status=status)
+            raise TooLarge(
+                f"Content-Length {declared} exceeds max_body_size of {limit} bytes",
+                url=url,
+                http_status=status,
+            )
         # A response that httpx already read (a MockTransport built from bytes) holds decoded content.
         preread = response.is_stream_consumed
         decoder = BoundedDecoder(None if preread else headers.get("content-encoding"), limit)
         chunks: list[bytes] = []
         wire = 0
         try:
-            async for chunk in (_once(response.content) if preread else response.aiter_raw()):
+            async for chunk in _once(response.content) if preread else response.aiter_raw():
                 wire += len(chunk)
                 if wire > limit:
                     raise TooLarge(f"body exceeds max_body_size of {limit} bytes while streaming", url=url)
@@ -348,13 +463,19 @@ class Fetcher:
         body = b"".join(chunks)
         what = _sniff(body)
         if what and accept != "robots":
-            raise BadContentType(f"got a {what} (content type {media or 'none'!r}) where a {accept} was expected "
-                                 f"at {url}", url=url, http_status=status)
+            raise BadContentType(
+                f"got a {what} (content type {media or 'none'!r}) where a {accept} was expected at {url}",
+                url=url,
+                http_status=status,
+            )
         if body.startswith(GZIP_MAGIC):  # a .gz file itself, not a Content-Encoding
             if accept in ("sitemap", "feed"):
                 return page(body, "", "binary", wire), None
-            raise BadContentType(f"got a gzip file (content type {media or 'none'!r}) where a {accept} was "
-                                 f"expected at {url}", url=url, http_status=status)
+            raise BadContentType(
+                f"got a gzip file (content type {media or 'none'!r}) where a {accept} was expected at {url}",
+                url=url,
+                http_status=status,
+            )
         text, encoding = decode_body(body, ctype)
         return page(body, text, encoding, wire), None
 
@@ -369,20 +490,44 @@ class Fetcher:
         except asyncio.CancelledError:
             raise
         except FetchError as exc:
-            result = SourceResult(status=exc.status, http_status=exc.http_status, etag=state.etag,
-                                  last_modified=state.last_modified, body_hash=state.body_hash, error=str(exc),
-                                  retry_after=exc.retry_after)
+            result = SourceResult(
+                status=exc.status,
+                http_status=exc.http_status,
+                etag=state.etag,
+                last_modified=state.last_modified,
+                body_hash=state.body_hash,
+                error=str(exc),
+                retry_after=exc.retry_after,
+            )
         except Exception as exc:  # noqa: BLE001 - a bug or a surprise must not stop the cycle
             log.exception("fetch_source crashed source=%s", source.key)
-            result = SourceResult(status=ERROR, etag=state.etag, last_modified=state.last_modified,
-                                  body_hash=state.body_hash, error=f"internal error: {type(exc).__name__}: {exc}")
+            result = SourceResult(
+                status=ERROR,
+                etag=state.etag,
+                last_modified=state.last_modified,
+                body_hash=state.body_hash,
+                error=f"internal error: {type(exc).__name__}: {exc}",
+            )
         result.elapsed = time.monotonic() - t0
-        log.info("fetched source=%s status=%s http=%s items=%d candidates=%d bytes=%d secs=%.2f%s",
-                 source.key, result.status, result.http_status, result.items_seen, len(result.candidates),
-                 result.bytes, result.elapsed, f" error={result.error!r}" if result.error else "")
+        log.info(
+            "fetched source=%s status=%s http=%s items=%d candidates=%d bytes=%d secs=%.2f%s",
+            source.key,
+            result.status,
+            result.http_status,
+            result.items_seen,
+            len(result.candidates),
+            result.bytes,
+            result.elapsed,
+            f" error={result.error!r}" if result.error else "",
+        )
         return result
 
     async def _fetch_source(self, source: Source, state: SourceState) -> SourceResult:
+        # A sitemap index rarely changes while its child sitemaps do: an index (marked in the stored
+        # hash) is always fetched and parsed, and its newest children are read again.
+        was_index = source.kind == "sitemap" and (state.body_hash or "").startswith(INDEX_MARK)
+        if was_index:
+            state = SourceState()
         conditional: dict[str, str] = {}
         if state.etag:
             conditional["If-None-Match"] = state.etag
@@ -390,17 +535,29 @@ class Fetcher:
             conditional["If-Modified-Since"] = state.last_modified
         accept = source.kind if source.kind in ACCEPT else "html"
         page = await self.fetch_page(source.url, accept=accept, headers=conditional)
-        etag = page.headers.get("etag") or None
-        last_modified = page.headers.get("last-modified") or None
+        etag = _validator(page.headers.get("etag"), 1024)
+        last_modified = _validator(page.headers.get("last-modified"), 100)
         if page.http_status == 304:
-            return SourceResult(status=NOT_MODIFIED, http_status=304, etag=etag or state.etag,
-                                last_modified=last_modified or state.last_modified, body_hash=state.body_hash,
-                                bytes=page.wire_bytes, final_url=page.final_url)
+            return SourceResult(
+                status=NOT_MODIFIED,
+                http_status=304,
+                etag=etag or state.etag,
+                last_modified=last_modified or state.last_modified,
+                body_hash=state.body_hash,
+                bytes=page.wire_bytes,
+                final_url=page.final_url,
+            )
         body_hash = hashlib.sha256(page.body).hexdigest()
         if body_hash == state.body_hash:
-            return SourceResult(status=UNCHANGED, http_status=page.http_status, etag=etag,
-                                last_modified=last_modified, body_hash=body_hash, bytes=page.wire_bytes,
-                                final_url=page.final_url)
+            return SourceResult(
+                status=UNCHANGED,
+                http_status=page.http_status,
+                etag=etag,
+                last_modified=last_modified,
+                body_hash=body_hash,
+                bytes=page.wire_bytes,
+                final_url=page.final_url,
+            )
         wire = page.wire_bytes
         note = None
         try:
@@ -408,12 +565,16 @@ class Fetcher:
                 body = self._gunzip(page)
                 found = await asyncio.to_thread(parse_feed, body, page.final_url, page.content_type)
             elif source.kind == "sitemap":
-                found, wire_more, note = await self._sitemap(page)
+                found, wire_more, note, is_index = await self._sitemap(page)
                 wire += wire_more
+                if is_index:  # still 64 characters, the width of sources.body_hash
+                    body_hash, etag, last_modified = (INDEX_MARK + body_hash)[:64], None, None
             else:
                 if not source.link_selector:
                     raise ParseError("html source without a link_selector", url=source.url)
-                found = await asyncio.to_thread(parse_listing, page.text, page.final_url, source.link_selector)
+                found = await asyncio.to_thread(
+                    parse_listing, page.text, page.final_url, source.link_selector
+                )
                 if not found:  # a redesign usually looks like this: say so instead of a silent zero
                     note = f"link_selector {source.link_selector!r} matched no article links"
         except FetchError as exc:  # unparsable: store no validators, so the next fetch parses again
@@ -422,23 +583,38 @@ class Fetcher:
                 feeds = discover_feeds(page.text, page.final_url)
                 if feeds:  # the feed URL now serves a web page: point the operator at its feeds
                     error += f" (the page links to feeds: {', '.join(feeds[:5])})"
-            return SourceResult(status=exc.status, http_status=page.http_status, error=error, bytes=wire,
-                                final_url=page.final_url, retry_after=exc.retry_after)
+            return SourceResult(
+                status=exc.status,
+                http_status=page.http_status,
+                error=error,
+                bytes=wire,
+                final_url=page.final_url,
+                retry_after=exc.retry_after,
+            )
         cap = source.max_articles or self.settings.max_articles_per_source
-        return SourceResult(status=OK, http_status=page.http_status, candidates=select(found, cap), etag=etag,
-                            last_modified=last_modified, body_hash=body_hash, bytes=wire, error=note,
-                            final_url=page.final_url, items_seen=len(found))
+        return SourceResult(
+            status=OK,
+            http_status=page.http_status,
+            candidates=select(found, cap),
+            etag=etag,
+            last_modified=last_modified,
+            body_hash=body_hash,
+            bytes=wire,
+            error=note,
+            final_url=page.final_url,
+            items_seen=len(found),
+        )
 
     def _gunzip(self, page: Page) -> bytes:
         if page.body.startswith(GZIP_MAGIC):
             return gunzip_bounded(page.body, self.settings.max_body_size)
         return page.body
 
-    async def _sitemap(self, page: Page) -> tuple[list[Candidate], int, str | None]:
+    async def _sitemap(self, page: Page) -> tuple[list[Candidate], int, str | None, bool]:
         """Candidates of a sitemap; an index's newest children are followed (bounded, one level deep)."""
         doc = await asyncio.to_thread(parse_sitemap, self._gunzip(page), page.final_url)
         if doc.kind == "urlset":
-            return doc.candidates, 0, None
+            return doc.candidates, 0, None, False
         children = sorted(doc.children, key=lambda c: c[1] or datetime.min.replace(tzinfo=UTC), reverse=True)
         children = [c for c in dict.fromkeys(u for u, _ in children) if c != page.final_url]
         children = children[: self.max_child_sitemaps]
@@ -463,8 +639,12 @@ class Fetcher:
         found = [c for chunk in results for c in chunk]
         if children and len(failures) == len(children):
             raise ParseError(f"all {len(children)} child sitemaps failed; first: {failures[0]}", url=page.url)
-        note = f"{len(failures)} of {len(children)} child sitemaps failed; first: {failures[0]}" if failures else None
-        return found, wire, note
+        note = (
+            f"{len(failures)} of {len(children)} child sitemaps failed; first: {failures[0]}"
+            if failures
+            else None
+        )
+        return found, wire, note, True
 
 
 def select(candidates: list[Candidate], cap: int) -> list[Candidate]:

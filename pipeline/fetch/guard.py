@@ -19,12 +19,14 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # (host, port) -> addresses as strings; a hook for tests and for operators with their own DNS.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
-METADATA_ADDRESSES = frozenset({
-    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack, ...
-    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
-    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
-    ipaddress.ip_address("fd00:ec2::254"),  # AWS IPv6
-})
+METADATA_ADDRESSES = frozenset(
+    {
+        ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack, ...
+        ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
+        ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
+        ipaddress.ip_address("fd00:ec2::254"),  # AWS IPv6
+    }
+)
 
 
 def refusal_reason(ip: IPAddress) -> str | None:
@@ -33,9 +35,14 @@ def refusal_reason(ip: IPAddress) -> str | None:
         return refusal_reason(ip.ipv4_mapped)
     if ip in METADATA_ADDRESSES:
         return "cloud metadata"
-    for attr, label in (("is_unspecified", "unspecified"), ("is_loopback", "loopback"),
-                        ("is_link_local", "link-local"), ("is_multicast", "multicast"),
-                        ("is_private", "private"), ("is_reserved", "reserved")):
+    for attr, label in (
+        ("is_unspecified", "unspecified"),
+        ("is_loopback", "loopback"),
+        ("is_link_local", "link-local"),
+        ("is_multicast", "multicast"),
+        ("is_private", "private"),
+        ("is_reserved", "reserved"),
+    ):
         if getattr(ip, attr):
             return label
     if not ip.is_global:
@@ -56,8 +63,15 @@ async def system_resolver(host: str, port: int) -> list[str]:
 class AddressGuard:
     """Resolves hosts and applies the address policy; one per Fetcher."""
 
-    def __init__(self, *, allow_private: bool, resolver: Resolver | None = None,
-                 allow_networks: Iterable[str] = (), timeout: float = 10.0, ttl: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        resolver: Resolver | None = None,
+        allow_networks: Iterable[str] = (),
+        timeout: float = 10.0,
+        ttl: float = 60.0,
+    ) -> None:
         self.allow_private = allow_private
         self._resolver = resolver or system_resolver
         self._allow = tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks)

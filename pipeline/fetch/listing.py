@@ -60,8 +60,13 @@ def parse_listing(html: str, url: str, link_selector: str, *, same_site: bool = 
     return list(seen.values())
 
 
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml",
-               "application/json")
+_FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/rdf+xml",
+    "application/json",
+)
 
 
 def discover_feeds(html: str, url: str) -> list[str]:

@@ -146,17 +146,26 @@ class RobotsCache:
         except FetchError as exc:
             log.info("robots unreachable origin=%s error=%r", origin, str(exc))
             if exc.http_status is not None:  # 5xx or 429 after retries: the server says "not now"
-                return RobotsRules(None, False, f"robots.txt unreachable ({exc}); assuming disallow (RFC 9309)",
-                                   now + ROBOTS_ERROR_TTL)
+                return RobotsRules(
+                    None,
+                    False,
+                    f"robots.txt unreachable ({exc}); assuming disallow (RFC 9309)",
+                    now + ROBOTS_ERROR_TTL,
+                )
             # Network failure or refusal: the host itself is the problem; report that, briefly cached.
             return RobotsRules(None, False, f"robots.txt: {exc}", now + ROBOTS_NETWORK_ERROR_TTL, failure=exc)
         except Exception as exc:  # noqa: BLE001 - never let robots.txt crash a fetch
             log.warning("robots failed origin=%s error=%r", origin, repr(exc))
-            return RobotsRules(None, False, f"robots.txt unreadable ({type(exc).__name__}); assuming disallow",
-                               now + ROBOTS_ERROR_TTL)
+            return RobotsRules(
+                None,
+                False,
+                f"robots.txt unreadable ({type(exc).__name__}); assuming disallow",
+                now + ROBOTS_ERROR_TTL,
+            )
         if 200 <= status < 300:
             return RobotsRules(Protego.parse(text), True, "robots.txt", now + ROBOTS_TTL)
         if 400 <= status < 500:  # 401/403/404...: RFC 9309 says no restrictions
             return RobotsRules(None, True, f"robots.txt HTTP {status}: no restrictions", now + ROBOTS_TTL)
-        return RobotsRules(None, False, f"robots.txt HTTP {status}: assuming disallow (RFC 9309)",
-                           now + ROBOTS_ERROR_TTL)
+        return RobotsRules(
+            None, False, f"robots.txt HTTP {status}: assuming disallow (RFC 9309)", now + ROBOTS_ERROR_TTL
+        )

@@ -72,7 +72,9 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
-        locs = [u for u in (_http(m, url) for m in _LOC_SALVAGE.findall(body.decode("utf-8", "replace"))) if u]
+        locs = [
+            u for u in (_http(m, url) for m in _LOC_SALVAGE.findall(body.decode("utf-8", "replace"))) if u
+        ]
         if not locs:
             raise ParseError(f"malformed sitemap XML: {exc}", url=url) from None
         log.info("sitemap salvaged url=%s error=%r locs=%d", url, str(exc), len(locs))

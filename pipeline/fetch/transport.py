@@ -22,24 +22,32 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self._guard = guard
         self._inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: typing.Iterable[typing.Any] | None = None
-                          ) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[typing.Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         addrs = await self._guard.resolve(host, port)
         last: Exception | None = None
         for addr in addrs:
             try:
-                return await self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
-                                                     socket_options=socket_options)
+                return await self._inner.connect_tcp(
+                    addr, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except (httpcore.ConnectError, OSError) as exc:
                 last = exc
             # httpcore.ConnectTimeout propagates: the timeout covers the whole connect.
         raise ConnectionFailed(f"cannot connect to {host}:{port}: {last}")
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: typing.Iterable[typing.Any] | None = None
-                                  ) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[typing.Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         raise ConnectionFailed("unix sockets are not fetched")
 
     async def sleep(self, seconds: float) -> None:
@@ -59,7 +67,6 @@ class _OriginTransport(httpx.AsyncHTTPTransport):
             network_backend=backend,
         )
 
-
     def has_connections(self) -> bool:
         return bool(self._pool.connections)
 
@@ -71,8 +78,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     request, which costs more than the parsing once a cycle talks to many hosts at once.
     """
 
-    def __init__(self, guard: AddressGuard, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None
-                 ) -> None:
+    def __init__(
+        self, guard: AddressGuard, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._backend = GuardedBackend(guard)
         self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
         self._limits = limits

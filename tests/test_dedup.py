@@ -1,0 +1,141 @@
+"""URL canonicalisation and near-duplicate detection (pipeline.dedup), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from pipeline.dedup import Deduplicator, canonicalize_url, estimate_jaccard, fingerprint, normalize_guid
+from pipeline.store import ArticleRow, session_factory, transaction
+from pipeline.store.index_models import DedupBandRow
+
+WIRE = [
+    "WASHINGTON (AP) — The Commerce Department on Thursday barred the sale of Kaspersky Lab antivirus "
+    "software in the United States, saying the company's ties to Russia pose a significant risk to "
+    "American infrastructure and services.",
+    "The ban, announced by Commerce Secretary Gina Raimondo, takes effect on July 20 for new sales. "
+    "Existing customers will stop receiving software updates and malware signatures on September 29, "
+    "officials said, giving businesses and consumers time to find replacements.",
+    "Officials said Russia's ability to influence or direct Kaspersky's operations meant the software "
+    "could be used to collect sensitive information from American computers or to install malicious code. "
+    "The company has denied any links to the Russian government.",
+    "The action is the first final determination under a 2019 executive order that lets the department "
+    "restrict technology transactions with companies from foreign adversaries. It follows a probe that "
+    "began in 2021 and a 2017 order removing Kaspersky products from federal networks.",
+    "Kaspersky said in a statement that the decision was based on the present geopolitical climate and "
+    "theoretical concerns rather than on a comprehensive evaluation of its products, and that it intends "
+    "to pursue all legally available options to preserve its operations.",
+    "Customers who keep using the software after the cut-off will not be breaking the law, the department "
+    "said, but they will be exposed to security risks as the product stops receiving updates.",
+]
+
+OWN_REPORT = (
+    "Russian cybersecurity firm Kaspersky Lab will be shut out of the American market under a rule "
+    "unveiled Thursday by the Biden administration, capping a years-long campaign against the Moscow-based "
+    "vendor. Retailers and resellers must stop offering its antivirus products by July 20. The Commerce "
+    "Department will also add three Kaspersky units to its Entity List. \"Russia has shown it has the "
+    "capacity and the intent to exploit Russian companies like Kaspersky,\" Secretary Gina Raimondo told "
+    "reporters on a call. Analysts at Gartner estimated the company's US consumer base in the hundreds of "
+    "thousands, many of them small businesses that bought the product through retail chains. The company, "
+    "founded by Eugene Kaspersky in 1997, moved some data processing to Switzerland years ago to answer "
+    "Western concerns. Lawyers said the firm could challenge the decision in court, as it did unsuccessfully "
+    "after the 2017 federal ban."
+)
+
+
+def _article(session, url: str, title: str, text: str, fp) -> ArticleRow:
+    row = ArticleRow(url=url, canonical_url=canonicalize_url(url), title=title, text=text,
+                     content_hash=fp.content_hash, published_at=datetime(2024, 6, 20, tzinfo=UTC))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _store(engine: Engine, url: str, title: str, text: str) -> tuple[int, int | None]:
+    """The pipeline's order: store the row, look for its first copy, index it."""
+    dedup = Deduplicator()
+    fp = fingerprint(title, text)
+    with transaction(session_factory(engine)) as s:
+        row = _article(s, url, title, text, fp)
+        first = dedup.find_duplicate(s, fp, exclude_id=row.id)
+        row.duplicate_of = first
+        dedup.index(s, row, fp)
+        return row.id, first
+
+
+@pytest.mark.parametrize("variant", [
+    "http://www.example.com/news/kaspersky-ban/",
+    "https://EXAMPLE.com:443/news/kaspersky-ban?utm_source=twitter&utm_medium=social",
+    "https://m.example.com/news/kaspersky-ban?fbclid=IwAR0abc&gclid=xyz#comments",
+    "https://example.com/news/kaspersky-ban/amp",
+    "https://amp.example.com/amp/news/kaspersky-ban",
+    "https://example.com/news/kaspersky-ban?outputType=amp&mc_cid=1",
+    "https://example.com//news/./kaspersky-ban",
+])
+def test_url_variants_share_one_canonical_url(variant: str) -> None:
+    assert canonicalize_url(variant) == "https://example.com/news/kaspersky-ban"
+
+
+def test_meaningful_query_parameters_are_kept_and_sorted() -> None:
+    assert canonicalize_url("https://example.com/article?p=2&id=7&utm_campaign=x") == \
+        "https://example.com/article?id=7&p=2"
+
+
+def test_canonical_hint_used_only_when_consistent() -> None:
+    url = "https://www.example.com/story.php?id=991&ref=rss"
+    assert canonicalize_url(url, canonical_hint="/2024/06/kaspersky-ban") == \
+        "https://example.com/2024/06/kaspersky-ban"
+    assert canonicalize_url(url, canonical_hint="https://example.com/") == "https://example.com/story.php?id=991"
+    assert canonicalize_url(url, canonical_hint="https://other.org/2024/06/kaspersky-ban") == \
+        "https://example.com/story.php?id=991"
+
+
+def test_url_guid_is_canonicalised_and_opaque_guid_kept() -> None:
+    assert normalize_guid("http://www.example.com/a/?utm_source=rss") == "https://example.com/a"
+    assert normalize_guid(" tag:example.com,2024:1234 ") == "tag:example.com,2024:1234"
+
+
+def test_exact_copy_is_detected(db_engine: Engine) -> None:
+    text = "\n".join(WIRE)
+    first, dup = _store(db_engine, "https://a.example/kaspersky", "US bans Kaspersky", text)
+    assert dup is None
+    _, dup2 = _store(db_engine, "https://b.example/wire/kaspersky", "US bans Kaspersky", text)
+    assert dup2 == first
+
+
+def test_syndicated_copy_with_other_boilerplate_headline_and_cut_is_detected(db_engine: Engine) -> None:
+    first, _ = _store(db_engine, "https://apnews.example/article/1", "US bans sales of Kaspersky software",
+                      "\n".join(WIRE))
+    copy = ("Sign up for our morning newsletter. Advertisement.\n" + "\n".join(WIRE[:4] + WIRE[5:])
+            + "\nCopyright 2024 The Associated Press. All rights reserved. Share this story on Facebook.")
+    second, dup = _store(db_engine, "https://localpaper.example/news/russian-antivirus-banned",
+                         "Biden administration moves to block Russian antivirus maker", copy)
+    assert dup == first
+    # a copy of the copy still points at the first copy seen
+    _, dup3 = _store(db_engine, "https://third.example/x", "Kaspersky ban", copy + "\nMore at 11.")
+    assert dup3 == first and second != first
+
+
+def test_own_reports_of_the_same_event_are_not_duplicates(db_engine: Engine) -> None:
+    _store(db_engine, "https://apnews.example/article/1", "US bans Kaspersky software", "\n".join(WIRE))
+    _, dup = _store(db_engine, "https://other.example/kaspersky-shut-out",
+                    "Kaspersky shut out of US market", OWN_REPORT)
+    assert dup is None
+    assert estimate_jaccard(fingerprint(None, "\n".join(WIRE)).signature, fingerprint(None, OWN_REPORT).signature) < 0.2
+
+
+def test_index_is_idempotent(db_engine: Engine) -> None:
+    fp = fingerprint("t", "\n".join(WIRE))
+    with transaction(session_factory(db_engine)) as s:
+        row = _article(s, "https://a.example/1", "t", "\n".join(WIRE), fp)
+        Deduplicator().index(s, row, fp)
+        Deduplicator().index(s, row, fp)
+        assert s.scalar(select(func.count()).select_from(DedupBandRow)) == len(set(fp.band_keys))
+
+
+def test_short_texts_match_only_exactly() -> None:
+    fp = fingerprint("Brief", "Kaspersky ban takes effect.")
+    assert fp.band_keys == () and fp.content_hash

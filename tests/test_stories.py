@@ -1,0 +1,180 @@
+"""Events, stories, merges, dormancy and timelines (pipeline.stories), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from pipeline.stories import StoryTracker, list_stories, representative_title, timeline
+from pipeline.store import (
+    ArticleDateRow,
+    ArticleRow,
+    EventMergeRow,
+    EventRow,
+    StoryRow,
+    session_factory,
+    transaction,
+)
+from pipeline.store.index_models import ClusterPostingRow
+
+T0 = datetime(2024, 6, 20, 14, 0, tzinfo=UTC)
+
+BAN = [
+    ("Commerce bans Kaspersky antivirus sales in the US",
+     "The Commerce Department banned sales of Kaspersky Lab antivirus software in the United States, "
+     "citing national security risks from the Russian company. New sales end July 20 and software updates "
+     "stop September 29 under the final determination announced by Secretary Gina Raimondo."),
+    ("US bans Kaspersky software over Russia ties - Example News",
+     "Washington banned Kaspersky antivirus software on Thursday. Secretary Gina Raimondo said the Russian "
+     "government could use Kaspersky to collect data from American computers. The Commerce Department "
+     "determination stops new sales from July 20 and updates from September 29."),
+    ("Kaspersky antivirus banned in US by Commerce Department",
+     "Kaspersky Lab antivirus products can no longer be sold in the United States after July 20, the Commerce "
+     "Department said, and updates will end September 29. Raimondo cited Russia's influence over the "
+     "company as a national security risk; Kaspersky said it would pursue legal options."),
+]
+WIND_DOWN = [
+    ("Kaspersky to shut down US operations and lay off staff",
+     "Kaspersky Lab will gradually wind down its operations in the United States and lay off its American "
+     "employees, the company confirmed, weeks after the Commerce Department ban on its antivirus software. "
+     "The wind-down starts July 20, when new sales end."),
+    ("Kaspersky exits US market, cuts American jobs",
+     "Russian security firm Kaspersky is leaving the US market and laying off fewer than 50 employees, "
+     "the company said, as it winds down American operations before the Commerce ban on new antivirus "
+     "sales takes effect on July 20."),
+]
+DJI = ("DJI sues Pentagon over Chinese military company label",
+       "Drone maker DJI filed a lawsuit in federal court in Washington against the Defense Department, "
+       "asking a judge to remove it from the 1260H list of Chinese military companies. DJI said the "
+       "designation cost it business deals and damaged its reputation with drone pilots.")
+
+
+@dataclass
+class Hit:
+    key: str
+    name: str
+    type: str = "company"
+    country: str | None = None
+    mentions: int = 1
+
+
+@dataclass
+class Dated:
+    date: date
+    precision: str
+    role: str
+    snippet: str
+
+
+def place(engine: Engine, tracker: StoryTracker, title: str, text: str, when: datetime, *,
+          outlet: str = "example.com", entities: list[Hit] | None = None,
+          dates: list[Dated] | None = None) -> tuple[int, int, int | None]:
+    """Store and place one article as the pipeline does; returns (article, event, story) ids."""
+    with transaction(session_factory(engine)) as s:
+        n = s.scalar(select(func.count()).select_from(ArticleRow)) or 0
+        row = ArticleRow(url=f"https://{outlet}/a/{n}", canonical_url=f"https://{outlet}/a/{n}", title=title,
+                         text=text, site_name=outlet, published_at=when, first_seen_at=when)
+        s.add(row)
+        s.flush()
+        for d in dates or []:
+            s.add(ArticleDateRow(article_id=row.id, date=d.date, precision=d.precision, role=d.role,
+                                 snippet=d.snippet))
+        event = tracker.place(s, row, entities or [Hit("kaspersky", "Kaspersky")], dates or [], now=when)
+        return row.id, event.id, event.story_id
+
+
+def test_same_event_reports_join_one_event(db_engine: Engine) -> None:
+    tracker = StoryTracker()
+    events = {place(db_engine, tracker, t, x, T0 + timedelta(hours=3 * i), outlet=f"o{i}.example")[1]
+              for i, (t, x) in enumerate(BAN)}
+    assert len(events) == 1
+    with session_factory(db_engine)() as s:
+        ev = s.get(EventRow, events.pop())
+        assert ev.article_count == 3 and ev.outlet_count == 3
+
+
+def test_unrelated_article_opens_its_own_event_and_story(db_engine: Engine) -> None:
+    tracker = StoryTracker()
+    _, ev1, st1 = place(db_engine, tracker, *BAN[0], T0)
+    _, ev2, st2 = place(db_engine, tracker, *DJI, T0 + timedelta(hours=5), entities=[Hit("dji", "DJI")])
+    assert ev1 != ev2 and st1 != st2
+
+
+def test_follow_up_development_is_a_new_event_in_the_same_story(db_engine: Engine) -> None:
+    tracker = StoryTracker()
+    for i, (t, x) in enumerate(BAN):
+        _, ban_event, story = place(db_engine, tracker, t, x, T0 + timedelta(hours=i))
+    later = T0 + timedelta(days=25)
+    _, e1, s1 = place(db_engine, tracker, *WIND_DOWN[0], later)
+    _, e2, s2 = place(db_engine, tracker, *WIND_DOWN[1], later + timedelta(hours=6))
+    assert e1 == e2 != ban_event
+    assert s1 == s2 == story
+
+
+def test_article_close_to_two_events_merges_them_and_records_it(db_engine: Engine) -> None:
+    tracker = StoryTracker(event_threshold=0.5, merge_threshold=0.3)
+    a = ("Kaspersky antivirus sales banned", BAN[0][1])
+    b = ("Kaspersky updates cut off", "Kaspersky Lab customers in the United States will stop receiving "
+         "signature updates on September 29 under the Commerce Department final determination, and "
+         "retailers must pull the antivirus from shelves.")
+    _, ea, _ = place(db_engine, tracker, *a, T0)
+    _, eb, _ = place(db_engine, tracker, *b, T0 + timedelta(hours=1))
+    assert ea != eb
+    bridge = ("Kaspersky antivirus sales banned, updates cut off", a[1] + " " + b[1])
+    _, ec, _ = place(db_engine, tracker, *bridge, T0 + timedelta(hours=2))
+    assert ec == min(ea, eb)
+    with session_factory(db_engine)() as s:
+        merge = s.scalars(select(EventMergeRow)).one()
+        assert (merge.kind, merge.kept_id, merge.merged_id) == ("event", ea, eb)
+        gone = s.get(EventRow, eb)
+        assert gone.merged_into == ea and gone.article_count == 0
+        assert s.get(EventRow, ea).article_count == 3
+        assert set(s.scalars(select(ArticleRow.event_id))) == {ea}
+        assert s.scalar(select(func.count()).select_from(ClusterPostingRow)
+                        .where(ClusterPostingRow.kind == "event", ClusterPostingRow.cluster_id == eb)) == 0
+
+
+def test_story_goes_dormant_and_wakes_up(db_engine: Engine) -> None:
+    tracker = StoryTracker(story_dormant_after=14 * 86400)
+    _, _, story = place(db_engine, tracker, *BAN[0], T0)
+    factory = session_factory(db_engine)
+    with transaction(factory) as s:
+        assert tracker.update_dormancy(s, T0 + timedelta(days=13)) == 0
+    with transaction(factory) as s:
+        assert tracker.update_dormancy(s, T0 + timedelta(days=15)) == 1
+    with factory() as s:
+        assert s.get(StoryRow, story).status == "dormant"
+        assert [x.story_id for x in list_stories(s, status="developing")] == []
+    _, _, woken = place(db_engine, tracker, *WIND_DOWN[0], T0 + timedelta(days=25))
+    assert woken == story
+    with factory() as s:
+        assert s.get(StoryRow, story).status == "developing"
+        assert s.get(StoryRow, story).last_updated_at == T0 + timedelta(days=25)
+
+
+def test_timeline_lists_events_in_date_order_with_member_headlines_and_dates(db_engine: Engine) -> None:
+    tracker = StoryTracker()
+    # the later development arrives first (an out-of-order feed); the timeline still sorts by date
+    place(db_engine, tracker, *WIND_DOWN[0], T0 + timedelta(days=25), outlet="a.example")
+    place(db_engine, tracker, *WIND_DOWN[1], T0 + timedelta(days=25, hours=2), outlet="b.example")
+    cut_off = Dated(date(2024, 9, 29), "day", "effective_date", "updates stop September 29")
+    for i, (t, x) in enumerate(BAN):
+        _, _, story = place(db_engine, tracker, t, x, T0 + timedelta(hours=i), outlet=f"o{i}.example",
+                            dates=[cut_off])
+    with session_factory(db_engine)() as s:
+        tl = timeline(s, story)
+    assert tl is not None and len(tl.events) == 2
+    first, second = tl.events
+    assert first.occurred_on == T0.date() and second.occurred_on == (T0 + timedelta(days=25)).date()
+    assert first.title in {t for t, _ in BAN} and second.title in {t for t, _ in WIND_DOWN}
+    assert (first.article_count, first.outlet_count) == (3, 3)
+    assert [(d.date, d.role) for d in first.dates] == [(date(2024, 9, 29), "effective_date")]
+    assert len(first.links) == 3 and all(link.url.startswith("https://") for link in first.links)
+
+
+def test_representative_title_is_a_member_headline() -> None:
+    titles = ["US bans Kaspersky antivirus", "Kaspersky antivirus banned in US", "Russia reacts"]
+    assert representative_title(titles) in titles[:2]
