@@ -1,7 +1,12 @@
 """Benchmark of the enrichment stage on a hand-labelled JSONL file.
 
 Usage: python benchmarks/enrich.py benchmarks/data/enrich_dev.jsonl [--split dev|holdout|all] [--errors]
-       [--negatives /work/shared/datasets/news-events/articles.jsonl]
+       [--errors-split dev] [--negatives /work/shared/datasets/news-events/articles.jsonl]
+       python benchmarks/enrich.py benchmarks/data/enrich_holdout2.jsonl --split all
+
+Files: enrich_dev.jsonl (dev and holdout splits, written with the system); enrich_holdout2.jsonl
+(30 articles, split "holdout2", written and labelled before looking at any system output, for an
+independent check: non-US bans, cameras, drones, smart meters, port cranes, LiDAR, 8 hard negatives).
 
 Each line: id, split ("dev" or "holdout"), title, text, published (YYYY-MM-DD), relevant (bool),
 entities (gold gazetteer keys), discovered (names of organisations/people not in the gazetteer; an

@@ -8,18 +8,22 @@ and stored in its own transaction as soon as its page arrives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Config, Source
+from pipeline.errors import DatabaseUnavailable
 from pipeline.fetch import Candidate, Fetcher, FetchError, Page, SourceResult, SourceState, backoff_delay
 from pipeline.process import ArticleProcessor
 from pipeline.runtime import Runtime
@@ -36,6 +40,7 @@ from pipeline.store.writer import (
 
 log = logging.getLogger(__name__)
 FAILED = ("error", "refused", "blocked_by_robots")
+DB_ERRORS = (SQLAlchemyError, DatabaseUnavailable, sqlite3.Error)
 PAGE_WINDOW = 64  # article pages fetched but not yet processed, at most, across the sources of a runner
 
 
@@ -43,6 +48,19 @@ def _status_of(error: str | None) -> str:
     """The fetch status an article page error maps to ("refused: …" -> refused)."""
     head = (error or "").split(":", 1)[0]
     return head if head in ("refused", "blocked_by_robots") else "error"
+
+
+class SourceDatabaseError(DatabaseUnavailable):
+    """The database failed while a source was being worked on; ``outcome`` says how far it got."""
+
+    def __init__(self, outcome: SourceOutcome) -> None:
+        super().__init__(f"source {outcome.key}: {outcome.error}")
+        self.outcome = outcome
+
+
+def _short(exc: BaseException) -> str:
+    reason = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{type(exc).__name__}: {reason.splitlines()[0][:300] if reason else ''}"
 
 
 def node_name() -> str:
@@ -99,7 +117,7 @@ class CycleSummary:
 
     @property
     def failed_everything(self) -> bool:
-        return bool(self.outcomes) and all(o.status in FAILED for o in self.outcomes)
+        return bool(self.outcomes) and all(o.status in (*FAILED, "interrupted") for o in self.outcomes)
 
     def total(self, attr: str) -> int:
         return sum(int(getattr(o, attr)) for o in self.outcomes)
@@ -177,7 +195,22 @@ class CycleRunner:
                 row.lease_expires_at = None
 
     async def run_sources(self, fetcher: Fetcher, sources: Sequence[Source]) -> list[SourceOutcome]:
-        return list(await asyncio.gather(*(self.run_source(fetcher, s) for s in sources)))
+        return list(await asyncio.gather(*(self._run_source_guarded(fetcher, s) for s in sources)))
+
+    async def _run_source_guarded(self, fetcher: Fetcher, source: Source) -> SourceOutcome:
+        """run_source, with a database failure turned into the source's outcome (the others go on).
+
+        What the source had stored stays; its unfinished pages are not known to the database, so the
+        next cycle fetches them again. The daemon calls run_source itself and backs off instead.
+        """
+        try:
+            return await self.run_source(fetcher, source)
+        except SourceDatabaseError as exc:
+            return exc.outcome
+        except DB_ERRORS as exc:  # before the source started (its fetch row could not be written)
+            log.error("database error; source skipped this cycle", extra={"source": source.key,
+                                                                           "error": _short(exc)})
+            return SourceOutcome(key=source.key, status="interrupted", error=f"database error: {_short(exc)}")
 
     async def run_source(self, fetcher: Fetcher, source: Source) -> SourceOutcome:
         t0 = time.monotonic()
@@ -198,12 +231,28 @@ class CycleRunner:
             outcome.status, outcome.error = "interrupted", "cancelled (shutdown)"
             self._finish(source, source_id, fetch_id, None, outcome)
             raise
-        except Exception as exc:  # a bug or a database failure: record it, keep the other sources going
+        except DB_ERRORS as exc:
+            # the database failed, not the source: no failure is counted against the source, and what
+            # it had not stored yet is fetched again (its feed validators are not updated)
+            outcome.status, outcome.error = "interrupted", f"database error: {_short(exc)}"
+            outcome.seconds = time.monotonic() - t0
+            log.error("database error during a source; its unfinished pages are fetched again next time",
+                      extra={"source": source.key, "error": outcome.error, "new": outcome.new_articles})
+            with contextlib.suppress(*DB_ERRORS):  # may fail too: the row stays 'running', then 'interrupted'
+                self._finish(source, source_id, fetch_id, None, outcome)
+            raise SourceDatabaseError(outcome) from exc
+        except Exception as exc:  # a bug: record it, keep the other sources going
             log.exception("source failed", extra={"source": source.key})
             outcome.status, outcome.error = "error", f"{type(exc).__name__}: {exc}"[:2000]
             result = None
         outcome.seconds = time.monotonic() - t0
-        self._finish(source, source_id, fetch_id, result, outcome)
+        try:
+            self._finish(source, source_id, fetch_id, result, outcome)
+        except DB_ERRORS as exc:
+            outcome.status, outcome.error = "interrupted", f"database error: {_short(exc)}"
+            log.error("database error while recording a source's fetch",
+                      extra={"source": source.key, "error": outcome.error})
+            raise SourceDatabaseError(outcome) from exc
         log.info("source done", extra={"source": source.key, "status": outcome.status,
                                        "items": outcome.items_seen, "new": outcome.new_articles,
                                        "seconds": round(outcome.seconds, 2)})
@@ -263,6 +312,8 @@ class CycleRunner:
         try:
             res = self.processor.process(self.sessions, html=page.body, url=page.final_url or cand.url,
                                          source_id=source_id, feed_item=cand, body_selector=source.body_selector)
+        except DB_ERRORS:
+            raise  # the database, not the page: stop this source; its pages are fetched again next time
         except Exception as exc:
             log.exception("article failed", extra={"source": source.key, "url": cand.url})
             outcome.failed_articles += 1

@@ -17,6 +17,7 @@ the work in flight (recorded as "interrupted"), release this node's leases and e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -25,7 +26,7 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pipeline.config import Config, Source
 from pipeline.daemon_health import DatabaseProbe, HealthServer, HealthState, health_report
 from pipeline.daemon_metrics import DaemonMetrics
-from pipeline.errors import ConfigError, DatabaseUnavailable
+from pipeline.errors import ConfigError, DatabaseUnavailable, UsageError
 from pipeline.runtime import Runtime
 from pipeline.store import make_engine
 from pipeline.store.base import utcnow
@@ -119,8 +120,13 @@ class Daemon:
             loop.add_signal_handler(sig, self._on_signal, sig, stop)
         probe_engine = _probe_engine(self.rt.db_url)
         probe = DatabaseProbe(probe_engine)
-        server = HealthServer(self.options.health_host, self.health_port,
-                              lambda: health_report(self.state, probe), self.metrics.render)
+        try:
+            server = HealthServer(self.options.health_host, self.health_port,
+                                  lambda: health_report(self.state, probe), self.metrics.render)
+        except OSError as exc:
+            probe_engine.dispose()
+            raise UsageError(f"cannot serve /healthz on {self.options.health_host}:{self.health_port}: "
+                             f"{exc.strerror or exc} (choose another with --health-port)") from None
         server.start()
         log.info("health server listening", extra={"host": self.options.health_host, "port": server.port,
                                                     "node": self.node})
@@ -155,7 +161,7 @@ class Daemon:
                 break
             except DB_ERRORS as exc:
                 delay = self._db_failed(exc, "sync")
-                with _suppress_timeout():
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():
             return
@@ -233,6 +239,7 @@ class Daemon:
         self.state.last_db_error = f"{type(exc).__name__}: {str(getattr(exc, 'orig', exc)).strip()[:300]}"
         self.state.last_db_error_at = utcnow()
         self.metrics.db_errors.inc()
+        self.metrics.up.set(0)
         log.error("database error, backing off", extra={"where": where, "error": self.state.last_db_error,
                                                          "retry_in": round(delay, 1),
                                                          "failures": self._db_failures})
@@ -243,6 +250,8 @@ class Daemon:
             log.info("database back", extra={"after_failures": self._db_failures})
         self._db_failures = 0
         self._db_retry_at = 0.0
+        if self.state.scheduler_running:
+            self.metrics.up.set(1)
 
     # ------------------------------------------------------------------ jobs
 
@@ -352,13 +361,10 @@ class Daemon:
         if self._stopping:
             return
         self._track()
-        from pipeline.digest import generate_digest, yesterday
+        from pipeline.digest import generate_digest
 
         settings = self.config.settings
-        local_now = utcnow().astimezone(settings.tz)
-        day = yesterday(self.config)
-        if catch_up and local_now.time() < settings.digest_clock:
-            day = day - timedelta(days=1)  # today's digest time has not come: only the day before may be missing
+        day = digest_day_due(self.config, utcnow(), catch_up=catch_up)
         try:
             exists = await asyncio.to_thread(self._digest_exists, day)
             if exists:
@@ -391,6 +397,16 @@ class Daemon:
                       .execution_options(synchronize_session=False))
 
 
+def digest_day_due(config: Config, now: datetime, *, catch_up: bool) -> date:
+    """The day whose digest is due at ``now``: yesterday (local), or the day before when catching up
+    before today's ``digest_time`` (yesterday's digest is not due yet then)."""
+    local = now.astimezone(config.settings.tz)
+    day = local.date() - timedelta(days=1)
+    if catch_up and local.time() < config.settings.digest_clock:
+        day -= timedelta(days=1)
+    return day
+
+
 def expire_leases(sessions, now: datetime) -> int:
     """Clear leases that ran out (their node died) and close the fetches that node left running."""
     with sessions() as s, s.begin():
@@ -404,14 +420,6 @@ def expire_leases(sessions, now: datetime) -> int:
             row.lease_expires_at = None
         mark_interrupted(s, [r.id for r in rows])
         return len(rows)
-
-
-class _suppress_timeout:  # noqa: N801 - used like contextlib.suppress
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        return exc_type is not None and issubclass(exc_type, TimeoutError)
 
 
 def _probe_engine(db_url: str):

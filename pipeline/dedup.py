@@ -282,7 +282,7 @@ class Deduplicator:
     ``min_contained`` shingles long, so a short brief quoting a long report is not a copy).
     """
 
-    jaccard: float = 0.5
+    jaccard: float = 0.55
     containment: float = 0.9
     min_contained: int = 80
     max_candidates: int = 50

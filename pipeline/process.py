@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 MAX_STORED_TEXT = 2_000_000  # characters; a 10 MB "article" is stored cut, and says so in the log
 
 
+def nul_free(value: str | None) -> str | None:
+    """Text without NUL characters: PostgreSQL text cannot hold them, and both backends must store the same.
+
+    A NUL in a web page is never content; it is removed (not replaced) from every stored text field.
+    """
+    if value is None or "\x00" not in value:
+        return value
+    return value.replace("\x00", "")
+
+
 @dataclass(frozen=True)
 class ArticleOutcome:
     """What happened to one candidate page."""
@@ -79,8 +89,9 @@ class ArticleProcessor:
         if not ex.is_article or not (ex.text or "").strip():
             return ArticleOutcome("no_article")
         canonical = canonicalize_url(url, canonical_hint=ex.canonical_url)
-        title = ex.title or getattr(feed_item, "title", None)
-        text = ex.text if len(ex.text) <= MAX_STORED_TEXT else ex.text[:MAX_STORED_TEXT]
+        title = nul_free(ex.title or getattr(feed_item, "title", None))
+        text = nul_free(ex.text if len(ex.text) <= MAX_STORED_TEXT else ex.text[:MAX_STORED_TEXT]) or ""
+        url = nul_free(url) or url
         published = ex.published_at or getattr(feed_item, "published_at", None)
         method = ex.published_at_method if ex.published_at else ("feed" if published else None)
         enrichment = self.enricher.enrich(title, text, published, ex.language)
@@ -105,13 +116,13 @@ class ArticleProcessor:
         row = ArticleRow(
             url=url[:4000],
             canonical_url=canonical[:2048],
-            guid=(getattr(feed_item, "guid", None) or None),
+            guid=nul_free(getattr(feed_item, "guid", None) or None),
             source_id=source_id,
             title=title,
             text=text,
-            description=ex.description,
-            authors=list(ex.authors or []) or None,
-            site_name=ex.site_name,
+            description=nul_free(ex.description),
+            authors=[nul_free(a) for a in ex.authors] if ex.authors else None,
+            site_name=nul_free(ex.site_name),
             published_at=published,
             published_at_method=method,
             modified_at=ex.modified_at,

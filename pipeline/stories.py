@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 EPOCH = date(1970, 1, 1)
 DOC_COUNT_KEY = ""  # term_stats row holding the number of documents
+# Postings carry the first day of the week of a cluster's latest article: fine enough to bound a
+# lookup to a time horizon, coarse enough that most articles joining a cluster rewrite nothing.
+POSTING_DAY_STEP = 7
 
 # ---------------------------------------------------------------------------------------------
 # Text features
@@ -226,8 +229,16 @@ class _Candidate:
     gap_days: float
 
 
+# Settings for general news, where a gold "event" also holds follow-ups weeks or years later (the
+# news-events development set): a lenient threshold outside the event window.
+GENERAL_NEWS = {"event_threshold": 0.14, "far_event_threshold": 0.22}
+
+
 class StoryTracker:
     """Places articles into events and events into stories, one article at a time.
+
+    The defaults follow banwatch's definition of an event, one development reported within a few
+    days: outside the window an article joins an event only when nearly the same text.
 
     Thresholds are cosine similarities of TF-IDF vectors. ``event_threshold`` applies within
     ``event_window_days`` of an event's articles; ``far_event_threshold`` (stricter) lets a late
@@ -241,13 +252,14 @@ class StoryTracker:
         *,
         event_window_days: float = 3,
         story_dormant_after: float = 14 * 86400,
-        event_threshold: float = 0.14,
-        far_event_threshold: float = 0.22,
-        merge_threshold: float = 0.25,
-        story_threshold: float = 0.22,
+        event_threshold: float = 0.25,
+        far_event_threshold: float = 0.70,
+        merge_threshold: float = 0.20,
+        story_threshold: float = 0.18,
+        story_entity_threshold: float = 0.6,
         candidate_horizon_days: float = 365,
         story_horizon_days: float = 365,
-        title_weight: float = 4.0,
+        title_weight: float = 8.0,
         entity_weight: float = 1.0,
         vector_terms: int = 300,
         profile_terms: int = 400,
@@ -255,14 +267,17 @@ class StoryTracker:
         query_terms: int = 25,
         max_candidates: int = 30,
         linkage: str = "centroid",
+        window_anchor: str = "last",
     ) -> None:
         self.linkage = linkage
+        self.window_anchor = window_anchor
         self.event_window = timedelta(days=event_window_days)
         self.story_dormant_after = timedelta(seconds=story_dormant_after)
         self.event_threshold = event_threshold
         self.far_event_threshold = far_event_threshold
         self.merge_threshold = merge_threshold
         self.story_threshold = story_threshold
+        self.story_entity_threshold = story_entity_threshold
         self.candidate_horizon = timedelta(days=candidate_horizon_days)
         self.story_horizon = timedelta(days=story_horizon_days)
         self.title_weight = title_weight
@@ -317,7 +332,7 @@ class StoryTracker:
         keys = list(_top(vec, self.query_terms))
         if not keys:
             return []
-        lo = _day(when - horizon)
+        lo = _day(when - horizon) - POSTING_DAY_STEP
         hits = func.count().label("hits")
         stmt = (
             select(ClusterPostingRow.cluster_id, hits)
@@ -329,19 +344,35 @@ class StoryTracker:
         )
         return [cid for cid, _ in session.execute(stmt)]
 
-    def _post(self, session: Session, kind: str, cluster_id: int, profile_vec: dict[str, float],
-              when: datetime) -> None:
-        day = _day(when)
-        rows = [{"kind": kind, "key": t, "cluster_id": cluster_id, "last_day": day}
-                for t in sorted(_top(profile_vec, self.posting_terms))]
-        upsert(session, ClusterPostingRow.__table__, rows, ["kind", "key", "cluster_id"],
-               {"last_day": lambda ex, c: func.max(ex.last_day, c.last_day)
-                if session.get_bind().dialect.name == "sqlite" else func.greatest(ex.last_day, c.last_day)})
+    def _post(self, session: Session, kind: str, cluster_id: int, prof: dict[str, Any], *,
+              force: bool = False) -> dict[str, Any]:
+        """Post the cluster's top terms with the week of its latest article; returns the new profile.
 
-    @staticmethod
-    def _gap_days(profile: dict[str, Any], when: datetime) -> float:
+        The profile remembers what was posted, so only new keys (or all, when the week moved on)
+        are written: most articles that join an event change neither. A new dict is returned
+        because the ORM would not notice changes made in place to a profile it has flushed.
+        """
+        prof = dict(prof)
+        day = _day(datetime.fromisoformat(prof["t1"]))
+        day -= day % POSTING_DAY_STEP
+        keys = sorted(_top(prof["v"], self.posting_terms))
+        same_day = prof.get("pd") == day and not force
+        posted = set(prof.get("pk") or []) if same_day else set()
+        todo = [k for k in keys if k not in posted]
+        prof["pd"] = day
+        prof["pk"] = sorted(set(keys) | posted)
+        if todo:
+            rows = [{"kind": kind, "key": t, "cluster_id": cluster_id, "last_day": day} for t in todo]
+            greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
+            upsert(session, ClusterPostingRow.__table__, rows, ["kind", "key", "cluster_id"],
+                   {"last_day": lambda ex, c: greatest(ex.last_day, c.last_day)})
+        return prof
+
+    def _gap_days(self, profile: dict[str, Any], when: datetime) -> float:
+        """Days between the article and the event: from its first report (so a chain of daily
+        follow-ups does not stretch one event over weeks) or from its latest article."""
         t0 = datetime.fromisoformat(profile["t0"])
-        t1 = datetime.fromisoformat(profile["t1"])
+        t1 = t0 if self.window_anchor == "start" else datetime.fromisoformat(profile["t1"])
         gap = max(timedelta(0), when - t1, t0 - when)
         return gap.total_seconds() / 86400
 
@@ -379,8 +410,11 @@ class StoryTracker:
         if not pa.get("v") or not pb.get("v"):
             return False
         sim = self._similarity(pa["v"], int(pa.get("n") or 1), pb["v"], int(pb.get("n") or 1))
-        gap = max(timedelta(0), datetime.fromisoformat(pb["t0"]) - datetime.fromisoformat(pa["t1"]),
-                  datetime.fromisoformat(pa["t0"]) - datetime.fromisoformat(pb["t1"]))
+        a0, b0 = datetime.fromisoformat(pa["t0"]), datetime.fromisoformat(pb["t0"])
+        if self.window_anchor == "start":
+            gap = abs(a0 - b0)
+        else:
+            gap = max(timedelta(0), b0 - datetime.fromisoformat(pa["t1"]), a0 - datetime.fromisoformat(pb["t1"]))
         if gap <= self.event_window:
             return sim >= self.merge_threshold
         return sim >= max(self.merge_threshold, self.far_event_threshold)
@@ -451,7 +485,7 @@ class StoryTracker:
         event.title = representative_title(titles) or event.title
         event.occurred_on = datetime.fromisoformat(prof["t0"]).date()
         event.last_updated_at = max(_aware(event.last_updated_at) or feats.arrived, feats.arrived)
-        self._post(session, "event", event.id, prof["v"], datetime.fromisoformat(prof["t1"]))
+        event.profile = self._post(session, "event", event.id, prof)
         if event.story_id is not None:
             story = session.get(StoryRow, event.story_id)
             if story is not None:
@@ -462,9 +496,15 @@ class StoryTracker:
         if not ids:
             return None
         best: tuple[float, int, StoryRow] | None = None
+        ents = {t: w for t, w in feats.vector.items() if t.startswith("@")}
         for story in session.scalars(select(StoryRow).where(StoryRow.id.in_(ids), StoryRow.merged_into.is_(None))):
-            score = cosine(feats.vector, (story.profile or {}).get("v") or {})
-            if score >= self.story_threshold and (best is None or (score, -story.id) > (best[0], -best[1])):
+            sv = (story.profile or {}).get("v") or {}
+            score = cosine(feats.vector, sv)
+            # the same protagonists (entities weighted by rarity) also make the same story
+            ent_score = cosine(ents, {t: w for t, w in sv.items() if t.startswith("@")}) if ents else 0.0
+            ok = score >= self.story_threshold or ent_score >= self.story_entity_threshold
+            score = max(score, ent_score * self.story_threshold / self.story_entity_threshold)
+            if ok and (best is None or (score, -story.id) > (best[0], -best[1])):
                 best = (score, story.id, story)
         return best[2] if best else None
 
@@ -486,7 +526,7 @@ class StoryTracker:
             log.info("story_woken story=%s", story.id)
             story.status = "developing"
         story.title = self._story_title(session, story) or story.title
-        self._post(session, "story", story.id, prof["v"], datetime.fromisoformat(prof["t1"]))
+        story.profile = self._post(session, "story", story.id, prof)
 
     @staticmethod
     def _story_title(session: Session, story: StoryRow) -> str | None:
@@ -529,7 +569,7 @@ class StoryTracker:
         session.execute(update(ArticleRow).where(ArticleRow.event_id == gone.id).values(event_id=keep.id))
         session.execute(delete(ClusterPostingRow).where(ClusterPostingRow.kind == "event",
                                                         ClusterPostingRow.cluster_id == gone.id))
-        self._post(session, "event", keep.id, kp["v"], datetime.fromisoformat(kp["t1"]))
+        keep.profile = self._post(session, "event", keep.id, kp, force=True)
         session.add(EventMergeRow(kind="event", kept_id=keep.id, merged_id=gone.id, article_id=article.id,
                                   merged_at=utcnow(), reason="article close to both events"))
         log.info("events_merged kept=%s merged=%s article=%s", keep.id, gone.id, article.id)
@@ -565,7 +605,7 @@ class StoryTracker:
         session.execute(update(EventRow).where(EventRow.story_id == gone.id).values(story_id=keep.id))
         session.execute(delete(ClusterPostingRow).where(ClusterPostingRow.kind == "story",
                                                         ClusterPostingRow.cluster_id == gone.id))
-        self._post(session, "story", keep.id, kp["v"], datetime.fromisoformat(kp["t1"]))
+        keep.profile = self._post(session, "story", keep.id, kp, force=True)
         session.add(EventMergeRow(kind="story", kept_id=keep.id, merged_id=gone.id, article_id=article.id,
                                   merged_at=utcnow(), reason="their events merged"))
         log.info("stories_merged kept=%s merged=%s article=%s", keep.id, gone.id, article.id)

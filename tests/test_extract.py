@@ -55,6 +55,25 @@ def test_fixture_boilerplate_removed(article: ExtractedArticle, boilerplate: str
     assert boilerplate not in article.text
 
 
+@pytest.mark.parametrize(("wrapper", "kept"), [
+    ('<div class="comments-enabled article">', True),   # a layout flag, not a comment section
+    ('<div class="sidebar-grid">', True),               # a layout grid that holds the article
+    ('<div class="print:hidden md:block">', True),      # utility-class variants style, they do not name
+    ('<section class="commentSection">', False),        # camelCase comment section
+    ('<div class="comment-list">', False),              # boilerplate word + container word
+    ('<div class="hidden">', False),                    # hiding utility class
+    ('<div id="onetrust-consent-sdk">', False),         # consent manager, whatever its size
+    ('<div style="display: none">', False),
+])
+def test_class_and_id_rules(wrapper: str, kept: bool) -> None:
+    tag = wrapper[1:].split()[0].rstrip(">")
+    extra = f"{wrapper}<p>{GERMAN.replace('Freitag', 'Sonntag')}</p></{tag}>"
+    html = f"<html><body><article><p>{GERMAN}</p><p>{GERMAN.replace('Freitag', 'Montag')}</p>{extra}</article></body></html>"
+    art = extract_article(html, "https://example.de/a")
+    assert "Montag" in art.text
+    assert ("Sonntag" in art.text) is kept
+
+
 def test_repeated_headline_not_in_text(article: ExtractedArticle) -> None:
     assert article.title is not None and article.title not in article.text
 
@@ -71,6 +90,11 @@ def test_index_page_is_no_article() -> None:
     art = extract_article((FIXTURES / "index_page.html").read_bytes(), "https://news.example.com/tech")
     assert not art.is_article
     assert art.title is not None
+
+
+def test_section_front_with_teaser_summaries_is_no_article() -> None:
+    art = extract_article((FIXTURES / "section_front.html").read_bytes(), "https://news.example.com/tech")
+    assert not art.is_article
 
 
 def test_body_selector_overrides_generic_extractor() -> None:

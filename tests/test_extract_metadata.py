@@ -85,6 +85,12 @@ def test_opengraph_article_published_time() -> None:
     assert art.authors == ["Dana White"]
 
 
+def test_author_lists_are_split_and_cleaned() -> None:
+    html = page(ld({"@type": "NewsArticle", "datePublished": "2024-01-01",
+                    "author": [{"name": "Von Anna Berg (ab) und Karl Ek, dpa"}, {"name": "kontakt@example.org"}]}))
+    assert extract_article(html, URL).authors == ["Anna Berg", "Karl Ek", "dpa"]
+
+
 def test_dublin_core() -> None:
     html = page('<meta name="DC.date.issued" content="2021-09-15">'
                 '<meta name="DC.creator" content="Erik Berg">')
@@ -135,6 +141,16 @@ def test_feed_item_title_when_page_has_none() -> None:
     assert art.title == "From the feed"
 
 
+def test_feed_item_odd_shapes_are_tolerated() -> None:
+    """Duck typing: a string author, a naive datetime, an HTML summary, a non-string title."""
+    item = FeedItem(title=None, published_at=datetime(2024, 1, 2, 3, 4), summary="<p>Short &amp; <b>sweet</b></p>")
+    item.authors = "Solo Author"  # type: ignore[assignment]
+    art = extract_article("<html><body>" + PARAS + "</body></html>", URL, feed_item=item)
+    assert art.published_at == datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
+    assert art.authors == ["Solo Author"]
+    assert art.description == "Short & sweet"
+
+
 def test_page_metadata_wins_over_feed() -> None:
     item = FeedItem(published_at=datetime(2024, 1, 9, tzinfo=UTC))
     art = extract_article(page(ld({"@type": "NewsArticle", "datePublished": "2024-01-08T10:00:00Z"})), URL,
@@ -157,6 +173,15 @@ def test_prefer_original_publication_over_update() -> None:
     art = extract_article(html, URL)
     assert art.published_at.day == 1
     assert art.modified_at is not None and art.modified_at.day == 9
+
+
+def test_earlier_structured_publication_date_wins() -> None:
+    """JSON-LD restamped on an update; OpenGraph still has the first publication."""
+    html = page(ld({"@type": "NewsArticle", "datePublished": "2024-05-04T08:00:00+02:00"})
+                + '<meta property="article:published_time" content="2024-05-02T07:00:00+02:00">')
+    art = extract_article(html, URL)
+    assert art.published_at.date().isoformat() == "2024-05-02"
+    assert art.published_at_method == "opengraph"
 
 
 def test_url_day_beats_a_later_metadata_day() -> None:

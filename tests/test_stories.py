@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from pipeline.stories import StoryTracker, list_stories, representative_title, timeline
 from pipeline.store import (
     ArticleDateRow,
     ArticleRow,
@@ -19,6 +18,7 @@ from pipeline.store import (
     transaction,
 )
 from pipeline.store.index_models import ClusterPostingRow
+from pipeline.stories import StoryTracker, list_stories, representative_title, timeline
 
 T0 = datetime(2024, 6, 20, 14, 0, tzinfo=UTC)
 
@@ -41,10 +41,9 @@ WIND_DOWN = [
      "Kaspersky Lab will gradually wind down its operations in the United States and lay off its American "
      "employees, the company confirmed, weeks after the Commerce Department ban on its antivirus software. "
      "The wind-down starts July 20, when new sales end."),
-    ("Kaspersky exits US market, cuts American jobs",
-     "Russian security firm Kaspersky is leaving the US market and laying off fewer than 50 employees, "
-     "the company said, as it winds down American operations before the Commerce ban on new antivirus "
-     "sales takes effect on July 20."),
+    ("Kaspersky winds down US operations, lays off American staff",
+     "Russian security firm Kaspersky is winding down its operations in the United States and laying off "
+     "fewer than 50 American employees, the company said. The wind-down of US operations starts July 20."),
 ]
 DJI = ("DJI sues Pentagon over Chinese military company label",
        "Drone maker DJI filed a lawsuit in federal court in Washington against the Defense Department, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from pipeline.digest.model import Digest, DigestLink, DigestStory
-from pipeline.digest.text import clip, local_time, role_label, safe_url, show_date
+from pipeline.digest.text import clip, local_time, role_label, safe_url, show_date, summary_counts
 
 BODY_START = "<!-- digest-body -->"
 BODY_END = "<!-- /digest-body -->"
@@ -62,9 +62,8 @@ def render_fragment(d: Digest) -> str:
     """The page body alone (also the content of the digest's Atom entry)."""
     c = d.counts
     out = [f"<header><h1>{esc(d.title)}</h1>",
-           f'<p class="summary">{c.articles} articles ({c.relevant} relevant, {c.duplicates} copies) · '
-           f"{c.events} new events · {c.stories_updated} developing stories · {c.stories_new} new stories · "
-           f"{esc(d.day.isoformat())} ({esc(d.timezone)})</p></header>"]
+           f'<p class="summary">{escape(summary_counts(c))} · {esc(d.day.isoformat())} ({esc(d.timezone)})</p>'
+           "</header>"]
     if d.source_problems:
         out.append(f'<section class="card problems"><h3>Source problems ({len(d.source_problems)})</h3><ul>')
         for p in d.source_problems:
@@ -93,12 +92,12 @@ def render_fragment(d: Digest) -> str:
 
 def _story(s: DigestStory, tz: str) -> str:
     out = [f'<article class="card"><h3 dir="auto">{esc(s.title)}</h3>']
-    if s.what_is_new:
+    if s.what_is_new and not s.is_new:
         out.append('<p><span class="new">New</span> ' + "; ".join(f'<bdi dir="auto">{esc(t)}</bdi>'
                                                                   for t in s.what_is_new) + "</p>")
     meta = []
     if s.entities:
-        meta.append("Entities: " + ", ".join(f'<bdi dir="auto">{esc(e.name)}</bdi> ({esc(e.type)})'
+        meta.append("Entities: " + ", ".join(f'<bdi dir="auto">{esc(e.name)}</bdi> ({esc(e.type.replace("_", " "))})'
                                              for e in s.entities))
     if s.outlets:
         meta.append("Outlets: " + ", ".join(f'<bdi dir="auto">{esc(o)}</bdi>' for o in s.outlets))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from pipeline.digest.model import Digest, DigestLink, DigestStory
-from pipeline.digest.text import clip, local_time, role_label, safe_url, show_date
+from pipeline.digest.text import clip, local_time, role_label, safe_url, show_date, summary_counts
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 
@@ -26,9 +26,7 @@ def link(lk: DigestLink, label: str | None = None) -> str:
 def render_markdown(d: Digest) -> str:
     c = d.counts
     out = [f"# {d.title}", ""]
-    out.append(f"{c.articles} articles ({c.relevant} relevant, {c.duplicates} copies), {c.events} new events, "
-               f"{c.stories_updated} developing stories, {c.stories_new} new stories. "
-               f"Window: {d.day.isoformat()} ({d.timezone}).")
+    out.append(f"{summary_counts(c)} · {d.day.isoformat()} ({d.timezone})")
     if d.source_problems:
         out += ["", f"**Source problems** ({len(d.source_problems)} failing for a day or more):", ""]
         for p in d.source_problems:
@@ -56,14 +54,14 @@ def render_markdown(d: Digest) -> str:
 
 def _story(s: DigestStory, tz: str) -> list[str]:
     out = [f"### {esc(s.title)}", ""]
-    if s.what_is_new:
-        out.append("**New:** " + "; ".join(esc(t) for t in s.what_is_new))
-        out.append("")
+    if s.what_is_new and not s.is_new:
+        out += ["**New:** " + "; ".join(esc(t) for t in s.what_is_new), ""]
     if s.entities:
-        out.append("**Entities:** " + ", ".join(f"{esc(e.name)} ({esc(e.type)})" for e in s.entities))
+        out += ["**Entities:** " + ", ".join(f"{esc(e.name)} ({esc(e.type.replace('_', ' '))})"
+                                             for e in s.entities), ""]
     if s.outlets:
-        out.append("**Outlets:** " + ", ".join(esc(o) for o in s.outlets))
-    out += ["", "**Timeline:**", ""]
+        out += ["**Outlets:** " + ", ".join(esc(o) for o in s.outlets), ""]
+    out += ["**Timeline:**", ""]
     for ev in s.timeline:
         when = show_date(ev.occurred_on) if ev.occurred_on else local_time(ev.first_seen_at, tz)[:10]
         mark = " **(new)**" if ev.is_new else ""

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from pipeline.digest.model import DigestDate
+from pipeline.digest.model import DigestCounts, DigestDate
 
 ROLE_LABELS = {
     "effective_date": "effective",
@@ -19,6 +19,17 @@ ROLE_LABELS = {
 }
 MAX_TITLE = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def summary_counts(c: DigestCounts) -> str:
+    """The header line: "12 articles (9 relevant, 2 copies) · 3 new events · …"."""
+    return (f"{plural(c.articles, 'article')} ({c.relevant} relevant, {plural(c.duplicates, 'copy', 'copies')}) · "
+            f"{plural(c.events, 'new event')} · {plural(c.stories_updated, 'developing story', 'developing stories')}"
+            f" · {plural(c.stories_new, 'new story', 'new stories')}")
 
 
 def role_label(role: str) -> str:

@@ -67,7 +67,8 @@ class Enricher:
         """Entities, dates and relevance of one article (title and text as extracted)."""
         body = normalise(text or "")
         toks = tokenize(body)
-        ent_matches, term_matches = self._trie.scan(toks, tokenize_lower(body, toks))
+        low = tokenize_lower(body, toks)
+        ent_matches, term_matches = self._trie.scan(toks, low)
         title_n = normalise(title or "")
         title_toks = tokenize(title_n) if title_n else []
         t_ent, t_terms = self._trie.scan(title_toks, tokenize_lower(title_n, title_toks)) if title_toks else ([], [])
@@ -75,7 +76,7 @@ class Enricher:
         discovered: list[EntityHit] = []
         absorbed: frozenset[int] = frozenset()
         if language in (None, "") or language.lower().startswith("en"):
-            discovered, absorbed = self._discover(body, toks, ent_matches)
+            discovered, absorbed = self._discover(body, toks, ent_matches, low)
         # the headline is part of the article: its names resolve together with the body's
         shift = len(toks)
         matches = [m for m in ent_matches if m.start not in absorbed] if absorbed else ent_matches
@@ -91,7 +92,8 @@ class Enricher:
             is_relevant = relevance >= self.topic.threshold
         return Enrichment(entities=entities, dates=dates, relevance=round(relevance, 4), is_relevant=is_relevant)
 
-    def _discover(self, body: str, toks: list[str], ent_matches: list[Match]) -> tuple[list[EntityHit], frozenset[int]]:
+    def _discover(self, body: str, toks: list[str], ent_matches: list[Match],
+                  low: list[str] | None = None) -> tuple[list[EntityHit], frozenset[int]]:
         covered = [False] * len(toks)
         places = set()
         countries = self._countries
@@ -101,7 +103,7 @@ class Enricher:
                     covered[k] = True
                 if m.end - m.start == 1 and not m.nested and m.pattern.target in countries:
                     places.add(m.start)
-        discovered, absorbed = self._discoverer.find(body, toks, covered, frozenset(places))
+        discovered, absorbed = self._discoverer.find(body, toks, covered, frozenset(places), low)
         return discovered, frozenset(absorbed)
 
     def _relevance(self, entities: list[EntityHit], terms: list, title_entities: list[EntityHit],

@@ -1,11 +1,16 @@
 """Entities the gazetteer does not know: organisations and people named in the text.
 
-Rule-based and precision-first: a run of capitalised words counts as an organisation only when
-it ends in an organisational word ("... Technologies", "... Ministry", "... Inc.") or is defined
-with an acronym ("National Institute of Standards and Technology (NIST)"); as a person only when
-it starts with a known given name or follows a title ("Sen.", "spokesperson", "Judge"). Runs
-that overlap a gazetteer match, start a sentence with a function word, or consist of generic
-words only ("The Company", "Federal Agency") are dropped.
+Rule-based and precision-first. A run of capitalised words counts as an organisation when it ends
+in an organisational word ("... Technologies", "... Ministry", "... Inc.") or is defined with an
+acronym ("National Institute of Standards and Technology (NIST)"); as a person when it starts with
+a known given name or follows a title ("Sen.", "spokesperson", "Judge"). Other runs, and single
+words ("Quectel", "BT"), need a cue in the words around them: a noun or role before ("carmaker X",
+"analysts at X", "rivals such as X, Y and Z"), a possessive role or an apposition after ("X's chief
+executive", "X, a Shenzhen-based maker of ...", "X, which ..."), or, for a word that is also
+capitalised mid-sentence elsewhere, a speech verb ("X said", "X did not respond"). Runs that
+overlap a gazetteer match, places, months, weekdays, demonyms, words the text also uses in lower
+case, surnames of names already found and generic words only ("The Company", "Federal Agency")
+are dropped. Word lists live in :mod:`pipeline.enrich.lexicon`.
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ def _slug(name: str) -> str:
 
 _INITIAL_BEFORE = frozenset({".", "!", "?", '"', ":", ";", "(", "\u201c", "\u201d"})
 _DEMONYM_ENDS = ("ian", "ese", "ish", "ans", "ists")
+_PLURAL_NOUN_ENDS = ("ors", "ers", "ists", "ants", "ents", "als", "ans", "ives", "ees", "ics")
 _NAME_TOKEN = re.compile(r"^[A-Z][A-Za-z0-9&+]*(?:[.'][A-Za-z]+)*\.?$")
 _SPEECH_PAIRS = frozenset({("did", "not"), ("declined", "to"), ("has", "said"), ("had", "said"), ("would", "not"),
                            ("could", "not"), ("has", "not"), ("was", "not")})
@@ -111,13 +117,16 @@ class Discoverer:
         self.known_words = frozenset(w for n in names for w in n.split() if w[:1].isupper())
         self._never = _STOP | _LEAD | _GENERIC | lx.PLACES | self.known_words
 
-    def find(self, text: str, toks: list[str], covered: list[bool],
-             places: frozenset[int] = frozenset()) -> tuple[list[EntityHit], list[int]]:
+    def find(self, text: str, toks: list[str], covered: list[bool], places: frozenset[int] = frozenset(),
+             low: list[str] | None = None) -> tuple[list[EntityHit], list[int]]:
         """Discovered organisations and people, and the ``places`` tokens they absorbed.
 
         ``covered[i]`` marks tokens inside gazetteer matches; ``places`` are single-token country
-        matches that may start a company name ("Taiwan Semiconductor Manufacturing Co.").
+        matches that may start a company name ("Taiwan Semiconductor Manufacturing Co."); ``low``
+        is ``toks`` lower-cased (computed here when not given).
         """
+        if low is None:
+            low = [t.lower() for t in toks]
         absorbed: list[int] = []
         found: dict[str, tuple[str, str, set[str]]] = {}  # slug -> (name, type, extra surface forms)
         caps = [i for i, t in enumerate(toks) if t[0].isupper() and not covered[i]]
@@ -135,12 +144,12 @@ class Discoverer:
                     break
             before = i - 1 if i - 1 in places else None
             if j > i or before is not None:
-                if self._classify(toks, i, j, found, before):
-                    if before is not None:
-                        name = next(reversed(found.values()))[0]
-                        if name.split(" ", 1)[0] == toks[before]:
-                            absorbed.append(before)
-                else:
+                ok = self._classify(toks, i, j, found, before, text, low)
+                if ok and before is not None:
+                    name = next(reversed(found.values()))[0]
+                    if name.split(" ", 1)[0] == toks[before]:
+                        absorbed.append(before)
+                if not ok or "and" in toks[i:j + 1]:
                     # "The Bybit ...", "Qualcomm and Oclaro": words standing alone inside the run
                     for m in range(i, j + 1):
                         alone = (m == i or toks[m - 1] in _CONNECTORS or toks[m - 1] in _LEAD) and (
@@ -150,7 +159,7 @@ class Discoverer:
             else:
                 singles.append(i)
         if singles:
-            self._singles(toks, covered, caps, singles, found)
+            self._singles(toks, low, covered, caps, singles, found)
         hits: list[EntityHit] = []
         for slug, (name, typ, extra) in found.items():
             mentions = self._count(text, name, typ, extra)
@@ -160,7 +169,7 @@ class Discoverer:
         return hits, absorbed
 
     # -- single capitalised words ------------------------------------------------------------------
-    def _singles(self, toks: list[str], covered: list[bool], caps: list[int], singles: list[int],
+    def _singles(self, toks: list[str], low: list[str], covered: list[bool], caps: list[int], singles: list[int],
                  found: dict[str, tuple[str, str, set[str]]]) -> None:
         """Single-word names ("Quectel", "Bybit", "BT") accepted only with an organisational cue nearby.
 
@@ -201,24 +210,40 @@ class Discoverer:
             t = toks[i]
             if t in never or len(t) < 2 or not _NAME_TOKEN.match(t) or t.isdigit() or t.endswith(_DEMONYM_ENDS):
                 return False
-            low = t.lower()
-            if low in _TITLES or low in self.known:
+            if "." in t or (i and toks[i - 1] in ("'", "\u2019")):
+                return False
+            lw = low[i]
+            if lw in _TITLES or lw in self.known:
                 return False
             # a capitalised word followed by another one is part of a longer name, not a single word
             if i + 1 < n and toks[i + 1][:1].isupper() and not covered[i + 1] and toks[i + 1] != "I":
                 return False
             ctx = lazy()
-            return low not in ctx["words"] and t not in ctx["tails"]
+            return lw not in ctx["words"] and t not in ctx["tails"]
+
+        edges: dict[str, set[str]] = {}
+
+        def org_edges() -> dict[str, set[str]]:
+            """First and last words of organisation names found so far ("Acacia Communications and Oclaro")."""
+            if not edges:
+                names = [nm.split() for nm, typ, _e in found.values() if typ != "person" and " " in nm]
+                edges["first"] = {w[0] for w in names}
+                edges["last"] = {w[-1] for w in names}
+            return edges
 
         accepted: dict[int, str] = {}
         for i in cands:
             if i in accepted:
                 continue
-            cue = self._org_cue(toks, i, i)
-            if cue is None and self._speech_after(toks, i, i):
+            cue = self._org_cue(toks, low, i, i)
+            if cue is None and i >= 2 and low[i - 1] in ("and", "or") and toks[i - 2] in org_edges()["last"]:
+                cue = "left"
+            elif cue is None and i + 2 < n and low[i + 1] in ("and", "or") and toks[i + 2] in org_edges()["first"]:
                 cue = "right"
-                if not eligible(i) or toks[i] not in lazy()["mid"]:
-                    continue
+            if cue is None and self._speech_after(low, i, i):
+                cue = "right"
+                if not eligible(i) or toks[i] not in lazy()["mid"] or toks[i].endswith(_PLURAL_NOUN_ENDS):
+                    continue  # "Doctors said", "Officials said"
             elif cue is None or not eligible(i):
                 continue
             accepted[i] = cue
@@ -239,7 +264,7 @@ class Discoverer:
                 found[initials[name]][2].add(name)
                 continue
             slug = _slug(name)
-            if slug not in found:
+            if slug not in found and name.lower() not in lx.NEWS_OUTLETS:
                 found[slug] = (name, "company" if accepted[i] else "organization", set())
 
     @staticmethod
@@ -248,79 +273,92 @@ class Discoverer:
 
     @staticmethod
     def _coordinated(toks: list[str], i: int, forward: bool) -> list[int]:
-        """Members of a list "X, Y and Z" around ``toks[i]``, in the direction the list runs."""
+        """Members of a list "X, Y and Z" around ``toks[i]``, in the direction the list runs.
+
+        A list needs an "and"/"or": "Already, Apple's chief executive" is not one.
+        """
         out: list[int] = []
         n = len(toks)
         step = 1 if forward else -1
         k = i
+        joined = False
         while True:
             a = k + step
             if 0 <= a < n and toks[a] in (",", "and", "or"):
                 b = a + step
                 if 0 <= b < n and toks[b] == "and" and toks[a] == ",":
                     b += step
+                    joined = True
+                last = toks[a] != "," or b - a == 2 * step
+                joined = joined or last
                 if 0 <= b < n and toks[b][:1].isupper():
                     out.append(b)
                     k = b
+                    if forward and last:
+                        return out  # forward, the list ends with the member after its "and"
                     continue
-            return out
+            return out if joined else []
 
     @staticmethod
-    def _org_cue(toks: list[str], i: int, j: int) -> str | None:
+    def _org_cue(toks: list[str], low: list[str], i: int, j: int) -> str | None:
         """"left"/"right" when the words around toks[i..j] say it names an organisation."""
         n = len(toks)
-        p1 = toks[i - 1].lower() if i >= 1 else ""
-        p2 = toks[i - 2].lower() if i >= 2 else ""
+        p1 = low[i - 1] if i >= 1 else ""
+        p2 = low[i - 2] if i >= 2 else ""
         if p1 in lx.ORG_NOUNS and not (i >= 2 and toks[i - 2] in ("the", "The", "a", "A", "an", "An")
                                        and p1 in ("house", "service", "network")):
             return "left"
-        if p1 in lx.LIST_INTRO and any(t.lower() in lx.ORG_NOUNS for t in toks[max(0, i - 5):i - 1]):
+        if p1 in lx.LIST_INTRO and any(t in lx.ORG_NOUNS for t in low[max(0, i - 5):i - 1]):
             return "left"
         if p1 in ("for", "of", "at") and p2 in lx.ORG_ROLE_BEFORE:
             return "left"
         if (p2, p1) in lx.ORG_OBJECT_CUES or p1 in lx.ORG_OBJECT_VERBS:
             return "left"
+        if p1 == "from" and (p2 in lx.PRODUCT_NOUNS or (i >= 3 and low[i - 3] in lx.PRODUCT_NOUNS)):
+            return "left"  # "models from X", "equipment made from X" (not "from Monday")
         q1 = toks[j + 1] if j + 1 < n else ""
-        q2 = toks[j + 2].lower() if j + 2 < n else ""
+        q2 = low[j + 2] if j + 2 < n else ""
         if q1 == "'s" and q2 in lx.ORG_POSSESSED:
             return "right"
         if q1 == ",":
             if q2 == "which":
                 return "right"
-            if q2 in ("a", "an", "the"):
-                for t in toks[j + 3:j + 10]:
+            if q2 in ("a", "an", "the") and not (i == j and (i == 0 or toks[i - 1] in _INITIAL_BEFORE)):
+                # "Vexa, a Shenzhen-based maker" (not "Already, the company ..." at a sentence start)
+                for t in low[j + 3:j + 10]:
                     if t in (",", ".", ";", ":"):
                         break
-                    if t.lower() in lx.ORG_NOUNS:
+                    if t in lx.ORG_NOUNS:
                         return "right"
         return None
 
     @staticmethod
-    def _speech_after(toks: list[str], i: int, j: int) -> bool:
-        n = len(toks)
-        q1 = toks[j + 1] if j + 1 < n else ""
-        if q1.lower() in lx.SPEECH_VERBS:
+    def _speech_after(low: list[str], i: int, j: int) -> bool:
+        n = len(low)
+        q1 = low[j + 1] if j + 1 < n else ""
+        if q1 in lx.SPEECH_VERBS:
             return True
-        return j + 2 < n and (q1.lower(), toks[j + 2].lower()) in _SPEECH_PAIRS
+        return j + 2 < n and (q1, low[j + 2]) in _SPEECH_PAIRS
 
     @staticmethod
-    def _person_cue(toks: list[str], i: int, j: int) -> bool:
+    def _person_cue(toks: list[str], low: list[str], i: int, j: int) -> bool:
         """"said X Y," / "X Y, the company's chief ..." / "X Y, who ..." mark a person."""
         n = len(toks)
         if i >= 1 and toks[i - 1] in ("said", "says", "added", "according") and (j + 1 >= n or toks[j + 1] in (",", ".")):
             return True
         if j + 2 < n and toks[j + 1] == ",":
-            for t in toks[j + 2:j + 6]:
-                tl = t.lower()
+            for tl in low[j + 2:j + 6]:
                 if tl in lx.PERSON_ROLES:
                     return True
-                if t in (",", ".", ";") or tl in lx.ORG_NOUNS:
+                if tl in (",", ".", ";") or tl in lx.ORG_NOUNS:
                     return False
         return False
 
     def _classify(self, toks: list[str], i: int, j: int, found: dict[str, tuple[str, str, set[str]]],
-                  absorb: int | None = None) -> bool:
+                  absorb: int | None = None, text: str = "", low: list[str] | None = None) -> bool:
         """Classify the capitalised run toks[i..j]; records it in ``found`` and says whether it did."""
+        if low is None:
+            low = [t.lower() for t in toks]
         run = toks[i:j + 1]
         while run and (run[0] in _LEAD or run[0] in _CONNECTORS):
             run = run[1:]
@@ -340,17 +378,17 @@ class Discoverer:
         if typ is None and "and" in run and not acro:
             # "Acacia Communications and Oclaro": try the parts
             k = run.index("and")
-            done = self._classify(toks, i, i + k - 1, found)
-            return self._classify(toks, i + k + 1, i + len(run) - 1, found) or done
+            done = self._classify(toks, i, i + k - 1, found, None, text, low)
+            return self._classify(toks, i + k + 1, i + len(run) - 1, found, None, text, low) or done
         if typ is None:
             stripped = run
             run, typ = self._person(toks, i, run)
             if typ is None:
-                run, typ = stripped, self._by_context(toks, i, i + len(stripped) - 1, stripped)
+                run, typ = self._by_context(toks, low, i, i + len(stripped) - 1, stripped, text)
         if typ is None or not run:
             return False
         name = self._join(run)
-        if name.lower() in self.known:
+        if name.lower() in self.known or name.lower() in lx.NEWS_OUTLETS:
             return False
         extra: set[str] = set()
         if acro and typ != "person":
@@ -362,25 +400,33 @@ class Discoverer:
             found[slug][2].update(extra)
         return True
 
-    def _by_context(self, toks: list[str], i: int, j: int, run: list[str]) -> str | None:
+    def _by_context(self, toks: list[str], low: list[str], i: int, j: int, run: list[str],
+                    text: str) -> tuple[list[str], str | None]:
         """A name without an organisational ending or a known given name, typed by the words around it."""
         titled = [k for k, t in enumerate(run) if t.lower() in _TITLES or t in ("Vice", "Prime")]
         if titled:  # "Vice President JD Vance": the name is what follows the title
             k = titled[-1] + 1
             run, i = run[k:], i + k
+        while run and run[0] in lx.PLACES:  # "Ghana John Kufuor"
+            run, i = run[1:], i + 1
         if not 2 <= len(run) <= 4 or run[0] in _STOP or run[0] in _GENERIC or run[-1] in lx.PLACES:
-            return None
+            return run, None
+        if i and toks[i - 1] in ("'", "\u2019"):
+            return run, None  # "Le'Veon Bell"
         if not all(t in _CONNECTORS or _NAME_TOKEN.match(t) for t in run):
-            return None
+            return run, None
         if all(t in _STOP or t in _GENERIC or t in _CONNECTORS for t in run):
-            return None
-        if self._person_cue(toks, i, j):
-            return "person" if len(run) <= 3 and all(t.isalpha() or "-" in t for t in run) else "organization"
-        if self._org_cue(toks, i, j):
-            return "company"
-        if self._speech_after(toks, i, j):
-            return "person" if run[0] in self.first_names else "organization"
-        return None
+            return run, None
+        typ = None
+        if self._person_cue(toks, low, i, j):
+            typ = "person" if len(run) <= 3 and all(t.isalpha() or "-" in t for t in run) else "organization"
+        elif self._org_cue(toks, low, i, j):
+            typ = "company"
+        elif self._speech_after(low, i, j):
+            typ = "person" if run[0] in self.first_names else "organization"
+        if typ is not None and f" {run[-1].lower()} " in text:
+            return run, None  # "Texas Authorities said" in a text that also says "the authorities"
+        return run, typ
 
     @staticmethod
     def _org_type(run: list[str], acro: str | None) -> str | None:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00a0": " ", "\u2011": "-", "\u2010": "-"})
+# (str.replace per character present: str.translate takes a slow path on any non-ASCII text)
+_UNIFY = (("\u2019", "'"), ("\u2018", "'"), ("\u00a0", " "), ("\u2011", "-"), ("\u2010", "-"), ("\u00ad", ""))
 _SOFT_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\r?\n[ \t]*(?=[a-z])")
-# the first branch takes ordinary words fast (a letter not followed by "."); "U.S.", "1,000", "'s" follow
-TOKEN_RE = re.compile(r"[^\W\d](?!\.)\w*|(?:[A-Za-z]\.){2,}|\d+(?:[.,]\d+)*|\w+|'s\b|[^\w\s-]")
+TOKEN_RE = re.compile(r"(?:[A-Za-z]\.){2,}|\d+(?:[.,]\d+)*|\w+|'s\b|[^\w\s-]")
 
 
 def normalise(text: str) -> str:
     """Undo soft hyphenation at line ends, unify apostrophes; offsets of the result are used downstream."""
-    text = text.translate(_APOSTROPHES)
-    if "\u00ad" in text:
-        text = text.replace("\u00ad", "")
+    for src, dst in _UNIFY:
+        if src in text:
+            text = text.replace(src, dst)
     if "-\n" in text or "- \n" in text or "-\r\n" in text:
         text = _SOFT_HYPHEN_BREAK.sub(r"\1", text)
     return text
@@ -31,7 +31,7 @@ def tokenize(text: str) -> list[str]:
 
 def tokenize_lower(text: str, toks: list[str]) -> list[str]:
     """The same tokens lower-cased (the trie is keyed by lower-case tokens)."""
-    return "\x00".join(toks).lower().split("\x00") if toks else []
+    return [t.lower() for t in toks]
 
 
 def alias_tokens(alias: str) -> list[str]:

@@ -1,10 +1,17 @@
 """Main-text extraction: find the container that holds the article's paragraphs and serialise its text
 blocks, without navigation, share bars, related lists, cookie banners, comments or captions.
 
-Speed comes from letting lexbor do the tree work in C: junk elements are found with one CSS query
-(confirmed by a word-boundary regex on the few matches), leaf text blocks with one more query, and the
-Python side touches each text block once to score its parent and grandparent (text length, commas,
-link density), the readability idea, without walking every node.
+1. Junk: elements that never hold article text (scripts, nav, aside, footer, figures, ARIA landmarks)
+   go; so do hidden elements and elements whose class/id names boilerplate ("share-bar",
+   "article-comments", "onetrust-consent-sdk"), unless they hold a large share of the page's text.
+2. Scoring: every leaf text block (a block element without block descendants) long enough to be prose
+   and not made of links credits its length to its ancestors; the container with most credited text
+   and least link and other text wins.
+3. Serialising: the container's leaf blocks in order, minus link lists and furniture lines, with short
+   blocks kept only between prose blocks and a lede just before the container added.
+
+Speed comes from letting lexbor do the tree work in C (a handful of CSS queries per page) and touching
+each leaf block once in Python; the ancestor chains of sibling blocks are shared.
 """
 
 from __future__ import annotations
@@ -41,15 +48,16 @@ _STRONG_WORDS = frozenset((
 ))
 _HIDDEN_SEL = ('[hidden], [aria-hidden="true"], [style*="display:none" i], [style*="display: none" i], '
                '[style*="visibility:hidden" i], [style*="visibility: hidden" i]')
-# Elements whose class/id is checked; inline leaves (links, images, icons) are left to the block filters.
 _CLASSED_SEL = "[class], [id]"
 _WEAK, _STRONG = 1, 2
-_SEGMENT_SPLIT = re.compile(r"[-_]+")
 
 
 # Whole class tokens of CSS frameworks that hide an element (Bootstrap, Tailwind, WordPress themes).
 _HIDING_TOKENS = frozenset({"hidden", "is-hidden", "d-none", "hide", "visually-hidden", "sr-only",
                             "screen-reader-text", "invisible", "visuallyhidden"})
+# A whole token "teaser" is a card linking to another story (as a segment it may be the lede:
+# "article-teaser", so only the bare token counts).
+_CARD_TOKENS = frozenset({"teaser"})
 
 
 def _token_kind(token: str) -> int:
@@ -59,13 +67,26 @@ def _token_kind(token: str) -> int:
     if ":" in token:  # a utility-class variant ("print:hidden", "md:block") styles, it does not name
         return 0
     lowered = token.lower()
-    if lowered in _HIDING_TOKENS:
+    if lowered in _HIDING_TOKENS or lowered in _CARD_TOKENS:
         return _WEAK
-    segments = _SEGMENT_SPLIT.split(lowered)
+    if lowered != token:  # camelCase humps are segments too ("commentSection")
+        lowered = _CAMEL_RE.sub(r"\1-\2", token).lower()
+    segments = lowered.replace("_", "-").split("-")
     if not _STRONG_WORDS.isdisjoint(segments):
         return _STRONG
-    last = segments[-1] or (segments[-2] if len(segments) > 1 else "")
-    return _WEAK if last in _BOILER_WORDS else 0
+    while len(segments) > 1 and not segments[-1]:
+        segments.pop()
+    if segments[-1] in _BOILER_WORDS:
+        return _WEAK
+    # "comment-list", "newsletter-box": a boilerplate word qualified by a generic container word
+    if len(segments) > 1 and segments[-1] in _CONTAINER_WORDS and segments[-2] in _BOILER_WORDS:
+        return _WEAK
+    return 0
+
+
+_CAMEL_RE = re.compile(r"([a-z0-9])([A-Z])")
+_CONTAINER_WORDS = frozenset({"list", "section", "area", "container", "wrapper", "wrap", "block", "box",
+                              "thread", "form", "module", "panel", "bar", "links", "items", "widget"})
 
 
 def _boiler_kind(value: str, cache: dict[str, int]) -> int:
@@ -87,7 +108,6 @@ _BLOCKS = "p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, dd, dt, td, th, div, 
 _LEAF_SEL = ":is({}):not(:has({}))".format(
     ", ".join(t for t in _BLOCKS.split(", ") if t not in ("table", "ul", "ol")), _BLOCKS)
 _IN_LINK_SEL = "a p, a div, a li, a dd, a td, a blockquote, a section, a header"
-_PARA_TAGS = frozenset({"p", "pre", "blockquote", "h2", "h3", "h4", "h5", "h6", "li", "dd", "td"})
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 # Whole lines that are page furniture, in the languages of the news we read. Only short lines are tested.
@@ -112,6 +132,7 @@ _BOILER_LINE = re.compile(
 @dataclass(frozen=True)
 class Body:
     paragraphs: list[str]
+    listing: bool = False  # the container looks like a list of teasers (a section front), not one story
 
 
 def _norm(text: str) -> str:
@@ -191,12 +212,29 @@ def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selec
             paras = _serialise(chosen, title, strict=False)
             if paras:
                 return Body(paras)
+    # The page's one <main> (when it holds real text) is where the article is: scoring inside it is
+    # cheaper and keeps site chrome out of the running.
+    mains = root.css("main, [role=main]")
+    if len(mains) == 1 and len(mains[0].text(deep=True, strip=True)) > _MAIN_MIN_TEXT:
+        root = mains[0]
     remove_junk(root)
     best, leaves = _best_container(root)
     if best is None:
         return Body(_serialise([root], title, strict=True))
     chosen = [leaf for leaf in leaves if best in leaf.chain]
-    return Body(_blocks_to_paragraphs(_lede(leaves, chosen) + chosen, title, strict=True))
+    paragraphs = _blocks_to_paragraphs(_lede(leaves, chosen) + chosen, title, strict=True)
+    return Body(paragraphs, listing=_is_listing(chosen))
+
+
+def _is_listing(chosen: list[_Leaf]) -> bool:
+    """Teaser lists alternate linked headlines with summaries; an article has few linked headings."""
+    linked_heads = sum(1 for leaf in chosen if leaf.node.tag in _HEADING_TAGS and leaf.has_link
+                       and leaf.link_len >= 0.8 * leaf.length)
+    prose = sum(1 for leaf in chosen if leaf.length >= _MIN_PROSE and leaf.node.tag not in _HEADING_TAGS)
+    return linked_heads >= _LISTING_HEADS and linked_heads >= 0.5 * prose
+
+
+_LISTING_HEADS = 4
 
 
 def _lede(leaves: list[_Leaf], chosen: list[_Leaf]) -> list[_Leaf]:
@@ -271,12 +309,15 @@ def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
     if not good:
         return None, leaves
     best_good = max(good.values())
+    # ties are broken by document order (the order nodes were first met), never by memory address, so
+    # that the same page always gives the same text
+    order = {nid: i for i, nid in enumerate(nodes)}
     ranked: list[tuple[float, int, int]] = []
     for nid, g in good.items():
         if g >= _CANDIDATE_SHARE * best_good:
             total = len(nodes[nid].text(deep=True, strip=True))
             ranked.append((g - _OTHER_WEIGHT * max(total - g, 0), nid, total))
-    ranked.sort(reverse=True)
+    ranked.sort(key=lambda r: (-r[0], order[r[1]]))
     best: int | None = None
     best_value = float("-inf")
     for _, nid, total in ranked[:_LINK_CHECKS]:
@@ -310,6 +351,7 @@ def _ancestor_chain(start: LexborNode, chains: dict[int, list[int]], nodes: dict
     return walked
 
 
+_MAIN_MIN_TEXT = 500
 _MIN_PROSE = 25
 _LEDE_HEADING = 100
 _EDGE_PROSE = 40  # a block this long can start or end the article; shorter ones only sit between
@@ -378,7 +420,7 @@ def _blocks_to_paragraphs(leaves: list[_Leaf], title: str | None, *, strict: boo
 def _repeats(text: str, blocks: list[tuple[str, bool]]) -> bool:
     """True if a long block mostly repeats paragraphs already taken (a second copy of the article, e.g.
     for a read-aloud player or a print version, flattened into one block)."""
-    covered = sum(len(b) for b, _ in blocks if len(b) >= 60 and b[:60] in text)
+    covered = sum(len(b) for b, _ in blocks if len(b) >= 60 and b in text)
     return covered >= 0.5 * len(text)
 
 

@@ -48,7 +48,9 @@ def extract_article(html: str | bytes, url: str, *, feed_item: object | None = N
 
 
 def extract_metadata_only(html: str | bytes, url: str, *, feed_item: object | None = None) -> ExtractedArticle:
-    """Metadata and publication date without the main text (cheaper; used where the body is not needed)."""
+    """Metadata and publication date without the main text: cheaper where the body is not needed (the
+    publication-date benchmark, re-dating stored pages). ``text`` is empty and ``is_article`` is False,
+    as the body was not assessed."""
     try:
         parsed = _parse(html)
         if parsed is None:
@@ -61,7 +63,11 @@ def extract_metadata_only(html: str | bytes, url: str, *, feed_item: object | No
 
 
 def _fallback(url: str, feed_item: object | None) -> ExtractedArticle:
-    title = getattr(feed_item, "title", None) if feed_item is not None else None
+    """The explicit "no article" answer, keeping the feed's title when there is one."""
+    try:
+        title = getattr(feed_item, "title", None) if feed_item is not None else None
+    except Exception:  # noqa: BLE001 - a hostile feed object must not break the fallback
+        title = None
     return ExtractedArticle(url=url, title=title if isinstance(title, str) else None, is_article=False)
 
 
@@ -80,14 +86,14 @@ def _extract(html: str | bytes, url: str, feed_item: object | None, body_selecto
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\r\n|\n", ld_body) if p.strip()]
         text = "\n\n".join(" ".join(p.split()) for p in paragraphs)
     language = choose_language(md.declared_language, text or md.title or "")
-    return _result(url, md, text, language, is_article=_is_article(md, text))
+    return _result(url, md, text, language, is_article=_is_article(md, text, listing=body.listing))
 
 
-def _is_article(md: Metadata, text: str) -> bool:
+def _is_article(md: Metadata, text: str, *, listing: bool = False) -> bool:
     """Enough prose makes an article; a page that declares itself a listing (CollectionPage, ItemList…)
-    and nothing article-like needs more of it, since teaser lists can look like prose."""
+    or whose text is a run of linked headlines with summaries needs to declare an article to count."""
     declared_article = bool(md.ld_types & ARTICLE_TYPES) or (md.og_type or "") in _ARTICLE_OG
-    if md.ld_types & _INDEX_LD and not declared_article and len(text) < 1500:
+    if not declared_article and (listing or (md.ld_types & _INDEX_LD and len(text) < 1500)):
         return False
     if len(text) >= MIN_ARTICLE_CHARS * 2:
         return True

@@ -120,15 +120,62 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
     # timezone hint: any explicit offset on the page, for dates written without one
     tz_hint = _tz_hint(article, meta)
 
-    # ---- publication date, in order of reliability
+    md.published_at, md.published_at_method, md.modified_at = _dates(
+        tree, url, article, meta, feed_item, source, tz_hint, want_text_dates=want_text_dates)
+
+    # ---- other fields
+    h1 = tree.css_first("h1")
+    md.h1 = _clean(h1.text(deep=True, separator=" ")) if h1 is not None else None
+    ld_title = jsonld.text_of(article.get("headline") or article.get("name")) if article else None
+    og_title = _first(meta, "og:title", "twitter:title")
+    title_node = head.css_first("title") if head is not None else None
+    html_title = _clean(title_node.text(deep=True)) if title_node is not None else None
+    md.site_name = _first(meta, "og:site_name", "application-name", "publisher", "twitter:site")
+    if md.site_name is None and article is not None:
+        md.site_name = jsonld.text_of(article.get("publisher"))
+    md.title = _choose_title(_clean(ld_title), _clean(og_title), md.h1, html_title, md.site_name)
+    md.description = _clean(_first(meta, "description", "og:description", "twitter:description")) or (
+        _clean(jsonld.text_of(article.get("description"))) if article else None)
+
+    md.authors = _authors(tree, article, meta, feed_item)
+
+    lang = None
+    html_node = tree.root
+    if html_node is not None:
+        lang = html_node.attributes.get("lang") or html_node.attributes.get("xml:lang")
+    lang = lang or _first(meta, "content-language", "og:locale", "language", "dc.language")
+    if not lang and article is not None:
+        lang = jsonld.text_of(article.get("inLanguage"))
+    md.declared_language = _iso639(lang)
+
+    md.og_type = (_first(meta, "og:type") or "").lower() or None
+    if article is not None:
+        body = jsonld.text_of(article.get("articleBody") or article.get("text"))
+        md.article_body = html_lib.unescape(body) if body else None
+    if feed_item is not None:
+        if md.title is None:
+            t = getattr(feed_item, "title", None)
+            md.title = _clean(t) if isinstance(t, str) else None
+        if md.description is None:
+            summary = getattr(feed_item, "summary", None)
+            md.description = _clean(re.sub(r"<[^>]+>", " ", summary)) if isinstance(summary, str) else None
+    return md
+
+
+def _dates(tree: LexborHTMLParser, url: str, article: dict[str, Any] | None, meta: dict[str, list[str]],
+           feed_item: object | None, source: str | None, tz_hint: tzinfo | None, *, want_text_dates: bool
+           ) -> tuple[datetime | None, str | None, datetime | None]:
+    """(published, method, modified): publication-date sources in order of reliability, first plausible
+    one wins (see _choose_published for original-versus-update)."""
     candidates: list[tuple[datetime, str]] = []
+    modified: datetime | None = None
     if article is not None:
         for key in ("datePublished", "dateCreated", "uploadDate"):
             dt = parse_machine_date(jsonld.text_of(article.get(key)), tz_hint)
             if dt:
                 candidates.append((dt, "json-ld"))
                 break
-        md.modified_at = parse_machine_date(jsonld.text_of(article.get("dateModified")), tz_hint)
+        modified = parse_machine_date(jsonld.text_of(article.get("dateModified")), tz_hint)
     meta_cands: list[tuple[int, datetime, str]] = []
     for key, values in meta.items():
         method = _PUBLISHED_META.get(key)
@@ -141,11 +188,11 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
                 break
     meta_cands.sort(key=lambda c: c[0])
     candidates.extend((dt, method) for _, dt, method in meta_cands)
-    if md.modified_at is None:
+    if modified is None:
         for key in _MODIFIED_META:
             if key in meta:
-                md.modified_at = parse_machine_date(meta[key][0], tz_hint)
-                if md.modified_at:
+                modified = parse_machine_date(meta[key][0], tz_hint)
+                if modified:
                     break
     if not candidates:
         dt = _itemprop_date(tree, tz_hint)
@@ -175,22 +222,14 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
         if dt:
             candidates.append((dt, "text"))
     if candidates:
-        md.published_at, md.published_at_method = _choose_published(candidates, url_dt)
+        published, method = _choose_published(candidates, url_dt)
+        return published, method, modified
+    return None, None, modified
 
-    # ---- other fields
-    h1 = tree.css_first("h1")
-    md.h1 = _clean(h1.text(deep=True, separator=" ")) if h1 is not None else None
-    ld_title = jsonld.text_of(article.get("headline") or article.get("name")) if article else None
-    og_title = _first(meta, "og:title", "twitter:title")
-    title_node = (tree.head or tree.root).css_first("title") if (tree.head or tree.root) is not None else None
-    html_title = _clean(title_node.text(deep=True)) if title_node is not None else None
-    md.site_name = _first(meta, "og:site_name", "application-name", "publisher", "twitter:site")
-    if md.site_name is None and article is not None:
-        md.site_name = jsonld.text_of(article.get("publisher"))
-    md.title = _choose_title(_clean(ld_title), _clean(og_title), md.h1, html_title, md.site_name)
-    md.description = _clean(_first(meta, "description", "og:description", "twitter:description")) or (
-        _clean(jsonld.text_of(article.get("description"))) if article else None)
 
+
+def _authors(tree: LexborHTMLParser, article: dict[str, Any] | None, meta: dict[str, list[str]],
+             feed_item: object | None) -> list[str]:
     authors: list[str] = []
     if article is not None:
         authors = jsonld.names_of(article.get("author") or article.get("creator"))
@@ -207,36 +246,28 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
                                                                       ' [rel="author"]')[:5]]
     if not authors and feed_item is not None:
         fa = getattr(feed_item, "authors", None) or []
-        authors = [a for a in fa if isinstance(a, str)]
-    md.authors = _dedupe([_strip_by(a) for a in authors if a])
-
-    lang = None
-    html_node = tree.root
-    if html_node is not None:
-        lang = html_node.attributes.get("lang") or html_node.attributes.get("xml:lang")
-    lang = lang or _first(meta, "content-language", "og:locale", "language", "dc.language")
-    if not lang and article is not None:
-        lang = jsonld.text_of(article.get("inLanguage"))
-    md.declared_language = _iso639(lang)
-
-    md.og_type = (_first(meta, "og:type") or "").lower() or None
-    if article is not None:
-        body = jsonld.text_of(article.get("articleBody") or article.get("text"))
-        md.article_body = html_lib.unescape(body) if body else None
-    if md.title is None and feed_item is not None:
-        t = getattr(feed_item, "title", None)
-        md.title = _clean(t) if isinstance(t, str) else None
-    return md
+        if isinstance(fa, str):
+            fa = [fa]
+        authors = [a for a in fa if isinstance(a, str)] if isinstance(fa, list | tuple) else []
+    return _dedupe([name for a in authors if a for name in _author_names(a)])
 
 
 def _choose_published(cands: list[tuple[datetime, str]], url_dt: datetime | None) -> tuple[datetime, str]:
-    """Most reliable candidate; but an earlier day stated by the URL or another metadata source wins when
-    the top one looks like an update (original publication over last update)."""
+    """The most reliable candidate, unless it looks like an update: an earlier day stated by another
+    structured source (JSON-LD, OpenGraph, Dublin Core) or by the URL, within weeks before it, is taken
+    as the original publication."""
     best_dt, best_method = cands[0]
-    if url_dt is not None and url_dt.date() != best_dt.date() and url_dt.date() < best_dt.date():
+    for dt, method in cands[1:]:
+        if method in _STRUCTURED and dt.date() < best_dt.date() and (best_dt - dt).days <= _UPDATE_WINDOW_DAYS:
+            best_dt, best_method = dt, method
+    if url_dt is not None and url_dt.date() < best_dt.date():
         if (best_dt.date() - url_dt.date()).days <= 31:
             return localise(url_dt.replace(tzinfo=None), best_dt.tzinfo), "url"
     return best_dt, best_method
+
+
+_STRUCTURED = frozenset({"json-ld", "opengraph", "dublin-core"})
+_UPDATE_WINDOW_DAYS = 90
 
 
 def _tz_hint(article: dict[str, Any] | None, meta: dict[str, list[str]]) -> tzinfo | None:
@@ -406,9 +437,24 @@ def _strip_site(title: str, site_name: str | None) -> str:
     return title
 
 
-def _strip_by(name: str) -> str:
-    n = " ".join(name.split())
-    return re.sub(r"^(?:by|von|par|por|di|av|af|door)\s+", "", n, flags=re.I).strip()
+_NAME_SPLIT = re.compile(r"\s*(?:,|;|/|&|\s(?:and|und|og|och|en|et|y|e|i|ve|và)\s)\s*", re.I)
+_BY_PREFIX = re.compile(r"^(?:by|von|par|por|di|av|af|door|text:|von:)\s+", re.I)
+_NOT_A_NAME = re.compile(r"@|https?:|^\d+$", re.I)
+
+
+def _author_names(raw: str) -> list[str]:
+    """Names from an author string: split lists ("A und B, dpa"), drop "By", initials in brackets,
+    reporter titles, e-mail addresses and numeric ids. A newsroom or agency named as the author is kept:
+    it is who signs the piece."""
+    names: list[str] = []
+    for part in _NAME_SPLIT.split(" ".join(raw.split())):
+        name = _BY_PREFIX.sub("", part).strip()
+        name = re.sub(r"\s*\([^)]{1,12}\)$", "", name)  # "Elena Oberholzer (obe)"
+        name = re.sub(r"\s*(?:기자|記者|特派員|编辑|記者)$", "", name).strip(" .-")
+        if not name or _NOT_A_NAME.search(name):
+            continue
+        names.append(name)
+    return names
 
 
 def _dedupe(items: list[str]) -> list[str]:

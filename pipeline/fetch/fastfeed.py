@@ -74,8 +74,12 @@ def _text(el: ET.Element | None) -> str | None:
 def _http(href: str | None, base: str) -> str | None:
     if not href:
         return None
-    url = urljoin(base, href.strip())
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:  # a malformed URL ("http://[::1") is one bad item, not a broken document
+        url = urljoin(base, href.strip())
+        ok = urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        return None
+    return url if ok else None
 
 
 _EMAIL_NAME = re.compile(r"^\S+@\S+\s*\((.+)\)$")  # RSS <author>: "jo@example.com (Jo Smith)"

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+from feedparser.datetimes import _parse_date
 
 from pipeline.fetch.errors import ParseError
 from pipeline.fetch.fastfeed import MAX_SUMMARY, parse_simple_feed, person_name, plain_text
@@ -84,8 +85,12 @@ def _ts(value: Any) -> datetime | None:
 def _http_url(href: str | None, base: str) -> str | None:
     if not href or not isinstance(href, str):
         return None
-    url = urljoin(base, href.strip())
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:  # a malformed URL ("http://[::1") is one bad item, not a broken document
+        url = urljoin(base, href.strip())
+        ok = urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        return None
+    return url if ok else None
 
 
 def _entry_link(entry: Any, base: str) -> str | None:
@@ -136,7 +141,7 @@ def _iso(value: Any) -> datetime | None:
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
-        parsed = feedparser._parse_date(value)  # feedparser's lenient RFC 822/3339 parser
+        parsed = _parse_date(value)  # feedparser's lenient RFC 822/3339 parser
         return _ts(parsed)
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 

@@ -56,8 +56,12 @@ def parse_w3c_date(value: str | None) -> datetime | None:
 def _http(loc: str | None, base: str) -> str | None:
     if not loc:
         return None
-    url = urljoin(base, unescape(loc.strip()))
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:  # a malformed URL ("http://[::1") is one bad item, not a broken document
+        url = urljoin(base, unescape(loc.strip()))
+        ok = urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        return None
+    return url if ok else None
 
 
 def _text(el: ET.Element, name: str) -> str | None:
