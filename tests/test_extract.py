@@ -119,6 +119,21 @@ def test_double_br_splits_paragraphs() -> None:
     assert art.text.split("\n\n") == [f"{part} Eins.", f"{part} Zwei.", f"{part} Drei."]
 
 
+def test_paragraphs_sharing_a_sentence_are_all_kept() -> None:
+    shared = "The city council approved a new budget for parks and libraries on Friday after a long debate."
+    paras = [f"{shared} Paragraph {i} adds its own details about schools, roads, and the harbour, "
+             f"which the mayor described at length to reporters in the town hall." * 2 for i in range(4)]
+    html = "<html><body><article>" + "".join(f"<p>{p}</p>" for p in paras) + "</article></body></html>"
+    assert extract_article(html, "https://example.com/a").text.split("\n\n") == paras
+
+
+def test_flattened_second_copy_of_the_article_is_dropped() -> None:
+    paras = [f"Paragraph {i}: {GERMAN}" for i in range(4)]
+    html = ("<html><body><article>" + "".join(f"<p>{p}</p>" for p in paras)
+            + "<div class='reader'>" + " ".join(paras) + "</div></article></body></html>")
+    assert extract_article(html, "https://example.de/a").text.split("\n\n") == paras
+
+
 def test_jsonld_article_body_used_for_script_rendered_page() -> None:
     body = "\n".join(["The agency's order takes effect in thirty days and covers every new device model."] * 6)
     html = ('<html><head><script type="application/ld+json">'

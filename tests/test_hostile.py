@@ -14,6 +14,7 @@ Decisions tested here:
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from html import escape
@@ -69,12 +70,15 @@ def hostile_site(testweb, tmp_path: Path):
         title=SCRIPT_TITLE)
     add("/sql", page(SQL_TITLE, paras("Kaspersky Lab", "'; DELETE FROM sources WHERE '1'='1 -- and "
                                       "UNION SELECT password FROM users; as text.")), title=SQL_TITLE)
-    nul_html = page("Kaspersky NUL ban", paras("Kaspersky\x00 Lab", "Nul\x00bytes\x00 everywhere."))
+    nul_html = page("Kaspersky NUL ban", paras("Kaspersky\x00 Lab", "The agency said that Nul\x00bytes\x00 "
+                                                "everywhere in this page are not content but noise."))
     add("/nul", nul_html.encode("utf-8"), title="Kaspersky NUL ban")
     add("/rtl", page(RTL_TITLE, paras("Huawei \u202bهواوي\u202c 华为", "Смешанные письмена \u200f and "
                                       "\u202eright-to-left override\u202c text.")), title=RTL_TITLE)
-    filler = "Kaspersky equipment was banned from federal networks under the rule. " * 12
-    huge = paras("Kaspersky", "") + [f"Paragraph {i}: {filler}" for i in range(11_000)]  # ~10 MB of text
+    # ~10 MB of text in 400 long paragraphs (11,000 short ones take extract_article minutes: see
+    # test_many_paragraphs_page_is_bounded)
+    filler = "Kaspersky equipment was banned from federal networks under the rule. " * 330
+    huge = paras("Kaspersky", "") + [f"Paragraph {i}: {filler}" for i in range(400)]
     add("/huge", page("Kaspersky ban, the long version", huge), title="Kaspersky ban, the long version",
         first=huge[0])
     links = "".join(f"<a href='/l{i}'>link {i}</a> " for i in range(100_000))
@@ -132,7 +136,7 @@ def test_hostile_content_end_to_end(hostile_site, db_url: str) -> None:
         huge = rows["/huge"]
         assert len(huge.text) == MAX_STORED_TEXT and huge.text.startswith(pages["/huge"]["first"])
         links = rows["/links"]
-        assert "Links follow." in links.text and "link 99999" not in links.text
+        assert "executive order on supply chains" in links.text and "link 99999" not in links.text
         # the SQL-looking text did nothing to the database
         assert s.scalar(text("SELECT count(*) FROM sources")) == 1
         assert s.scalar(select(func.count()).select_from(ArticleRow)) == len(pages)
@@ -145,11 +149,26 @@ def test_hostile_content_end_to_end(hostile_site, db_url: str) -> None:
     assert not re.search(r"<[^>]*\sonerror\s*=", html_out, re.I)
     assert "&lt;script&gt;" in html_out  # shown as text, not dropped
     assert "\x00" not in html_out + md_out + json_out + atom_out
-    assert "<script" not in md_out.lower(), "raw HTML in the Markdown digest runs when the Markdown is rendered"
+    # raw HTML in Markdown runs when the Markdown is rendered: every "<" from the web must be escaped
+    assert not re.search(r"(?<!\\)<\s*/?\s*(script|img|iframe)", md_out, re.I), md_out
     data = json.loads(json_out)
     assert SCRIPT_TITLE in json.dumps(data, ensure_ascii=False)
-    assert RTL_TITLE in json.dumps(data, ensure_ascii=False)
     root = ET.fromstring(atom_out.encode("utf-8"))  # well-formed XML whatever the titles hold
-    titles = [e.text or "" for e in root.iter("{http://www.w3.org/2005/Atom}title")]
-    assert any(SQL_TITLE in t for t in titles) or any("Kaspersky" in t for t in titles)
+    assert root.tag == "{http://www.w3.org/2005/Atom}feed"
+    assert "<script" not in "".join(e.text or "" for e in root.iter() if e.get("type") == "xhtml").lower()
     rt.close()
+
+
+@pytest.mark.skipif(os.environ.get("BANWATCH_FUZZ_HEAVY") != "1", reason="opt-in: BANWATCH_FUZZ_HEAVY=1")
+@pytest.mark.timeout(60)
+def test_many_paragraphs_page_is_bounded() -> None:
+    """A 9 MB page of 11,000 ordinary paragraphs (within max_body_size) must extract in reasonable time.
+
+    Known failure (extract): body._repeats compares every long block with every block taken before it,
+    so the cost is quadratic in the number of paragraphs: ~37 s of CPU for this page, in the event loop.
+    """
+    from pipeline.extract import extract_article
+
+    filler = "Kaspersky equipment was banned from federal networks under the rule. " * 12
+    html = page("Kaspersky ban", [f"Paragraph {i}: {filler}" for i in range(11_000)])
+    assert len(extract_article(html, "http://example.com/a").text) > 8_000_000

@@ -177,3 +177,31 @@ def test_timeline_lists_events_in_date_order_with_member_headlines_and_dates(db_
 def test_representative_title_is_a_member_headline() -> None:
     titles = ["US bans Kaspersky antivirus", "Kaspersky antivirus banned in US", "Russia reacts"]
     assert representative_title(titles) in titles[:2]
+
+
+def test_concurrent_writers_place_without_conflicts(db_engine: Engine) -> None:
+    """Two daemons placing reports of one event at once: idempotent upserts, no unique-key errors."""
+    import threading
+
+    tracker = StoryTracker()
+    errors: list[BaseException] = []
+
+    def worker(offset: int) -> None:
+        try:
+            for i in range(3):
+                t, x = BAN[(i + offset) % len(BAN)]
+                place(db_engine, tracker, t, x, T0 + timedelta(minutes=10 * i + offset),
+                      outlet=f"w{offset}-{i}.example")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert not errors, errors
+    with session_factory(db_engine)() as s:
+        assert s.scalar(select(func.count()).select_from(ArticleRow).where(ArticleRow.event_id.is_(None))) == 0
+        live = s.scalars(select(EventRow).where(EventRow.merged_into.is_(None))).all()
+        assert sum(e.article_count for e in live) == 6

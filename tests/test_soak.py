@@ -1,0 +1,103 @@
+"""Soak, short version: many cycles against a web that keeps publishing; memory and fds stay flat.
+
+Runs the cycle machinery the daemon uses (one CycleRunner and one Fetcher kept for the whole run,
+as in the daemon) for BANWATCH_SOAK_CYCLES cycles (default 40), the web publishing new articles
+before each one. The resident set size and the open file descriptors of this process are sampled
+after every cycle; after a warm-up quarter their growth must stay within small bounds.
+The long run against the real daemon process is benchmarks/soak.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from benchmarks.newsweb import NewsWeb, NewsWebSpec, TemplateBank, resolve, serve, sources_toml
+from pipeline.config import load_config
+from pipeline.cycle import CycleRunner
+from pipeline.fetch import Fetcher
+from pipeline.runtime import Runtime
+from pipeline.store.models import ArticleRow
+
+CYCLES = int(os.environ.get("BANWATCH_SOAK_CYCLES", "40"))
+PER_CYCLE = 12
+SETTINGS = """
+[settings]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+max_retries = 0
+respect_robots = false
+
+[topic]
+name = "Foreign-adversary technology bans"
+vocabulary = "foreign-adversary-tech-bans"
+threshold = 0.5
+"""
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def open_fds(pid: int | str = "self") -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def slope(values: list[float]) -> float:
+    """Least-squares slope per sample."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mx, my = (n - 1) / 2, sum(values) / n
+    num = sum((i - mx) * (v - my) for i, v in enumerate(values))
+    den = sum((i - mx) ** 2 for i in range(n))
+    return num / den
+
+
+async def soak(rt: Runtime, web: NewsWeb, config_path: Path, cycles: int) -> tuple[list[float], list[int]]:
+    config = load_config(config_path, env={})
+    runner = CycleRunner(config, rt.sessions)
+    runner.sync()
+    rss: list[float] = []
+    fds: list[int] = []
+    async with Fetcher(config.settings, resolver=resolve) as fetcher:
+        for _ in range(cycles):
+            web.published = (web.published or 0) + PER_CYCLE
+            claimed = runner.claim(list(config.enabled_sources), lease_seconds=600, due_only=False)
+            await runner.run_sources(fetcher, claimed)
+            gc.collect()
+            rss.append(rss_mb())
+            fds.append(open_fds())
+    return rss, fds
+
+
+def test_soak_memory_and_fds_flat(db_url: str, tmp_path: Path) -> None:
+    spec = NewsWebSpec(sites=4, articles=CYCLES * PER_CYCLE, seed=3, paragraphs=(3, 7), feed_items=30)
+    web = NewsWeb(spec, TemplateBank.builtin(), published=0)
+    with serve(web) as port:
+        cfg = tmp_path / "sources.toml"
+        cfg.write_text(SETTINGS + sources_toml(spec.sites, port))
+        rt = Runtime(load_config(cfg, env={}), db_url)
+        rt.open_db(auto_upgrade=True)
+        rss, fds = asyncio.run(soak(rt, web, cfg, CYCLES))
+        with rt.sessions() as s:
+            stored = s.scalar(select(func.count()).select_from(ArticleRow))
+        rt.close()
+    assert stored == spec.articles  # every article published was stored, once
+    warm = CYCLES // 4
+    rss_after, fds_after = rss[warm:], fds[warm:]
+    report = (f"RSS {rss[0]:.0f} -> {rss[warm]:.0f} -> {rss[-1]:.0f} MB, slope after warm-up "
+              f"{slope(rss_after) * 1000:.0f} kB/cycle; fds {fds[0]} -> {fds[-1]}, slope {slope(fds_after):.3f}/cycle")
+    print(report)
+    assert max(fds_after) - min(fds_after) <= 4, report
+    assert rss_after[-1] - min(rss_after) < 25, report
+    assert slope(rss_after) < 0.5, report  # MB per cycle
