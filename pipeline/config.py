@@ -125,6 +125,13 @@ def _db_url(value: Any) -> str:
     return text
 
 
+def _event_grouping(value: Any) -> str:
+    text = _str(value).lower()
+    if text not in ("developments", "general"):
+        raise ValueError(f'expected "developments" or "general", got {_show(value)}')
+    return text
+
+
 def _log_format(value: Any) -> str:
     text = _str(value).lower()
     if text not in ("text", "json"):
@@ -155,6 +162,7 @@ _SETTINGS_SCHEMA: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "story_dormant_after": (parse_duration, 14 * 86400.0),
     "fetch_log_retention": (parse_duration, 90 * 86400.0),
     "log_format": (_log_format, "text"),
+    "event_grouping": (_event_grouping, "developments"),
 }
 
 
@@ -183,6 +191,9 @@ class Settings:
     story_dormant_after: float = 14 * 86400.0
     fetch_log_retention: float = 90 * 86400.0
     log_format: str = "text"
+    # "developments": an event is one development reported within days (the topic default);
+    # "general": looser events that may span weeks, for general news monitoring
+    event_grouping: str = "developments"
 
     @property
     def tz(self) -> ZoneInfo:

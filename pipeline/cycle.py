@@ -114,6 +114,7 @@ class CycleSummary:
     started_at: datetime
     finished_at: datetime | None = None
     outcomes: list[SourceOutcome] = field(default_factory=list)
+    dormant: int = 0
 
     @property
     def failed_everything(self) -> bool:
@@ -422,6 +423,8 @@ async def run_cycle_async(rt: Runtime, only: Sequence[str] | None = None) -> Cyc
         summary.outcomes.append(SourceOutcome(key=key, status="leased_elsewhere"))
     async with Fetcher(config.settings) as fetcher:
         summary.outcomes.extend(await runner.run_sources(fetcher, claimed))
+    with rt.sessions() as s, s.begin():  # stories with no new event for the quiet period go dormant
+        summary.dormant = runner.processor.tracker.update_dormancy(s, utcnow())
     summary.finished_at = utcnow()
     return summary
 

@@ -95,8 +95,7 @@ def _clean_path(path: str) -> str:
     segments = [s for s in segments if s.lower() not in ("amp", "amp.html")]
     if segments:
         last = segments[-1]
-        segments[-1] = re.sub(r"\.amp(\.html?)$", r"\1", re.sub(r"[-_]amp(\.html?)?$", r"\1", last,
-                                                                 flags=re.I), flags=re.I)
+        segments[-1] = re.sub(r"\.amp(\.html?)$", r"\1", last, flags=re.I)
         if segments[-1].lower() in ("index.html", "index.htm", "index.php"):
             segments.pop()
     return "/" + "/".join(segments)
@@ -104,16 +103,24 @@ def _clean_path(path: str) -> str:
 
 def _is_tracking(name: str, value: str) -> bool:
     low = name.lower()
-    if low in ("amp", "outputtype", "output") and value.lower() in AMP_VALUES | {"amp"}:
+    if low in ("amp", "outputtype", "output") and value.lower() in AMP_VALUES | {"amp", ""}:
         return True
     if low in ("amp", "outputtype", "output"):
         return False
     return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
 
 
+_AMP_CACHE = re.compile(r"^/[a-z]/(s/)?(?P<rest>[^/]+\.[^/]+/.*)$", re.I)
+
+
 def _canonical(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
+    if (parts.hostname or "").endswith(".cdn.ampproject.org"):  # Google's AMP cache: /c/s/host/path
+        m = _AMP_CACHE.match(parts.path)
+        if m:
+            scheme = "https" if m.group(1) else "http"
+            return _canonical(f"{scheme}://{m.group('rest')}" + (f"?{parts.query}" if parts.query else ""))
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         return url
@@ -179,6 +186,7 @@ class Fingerprint:
     signature: tuple[int, ...]  # BINS 32-bit minima; empty when the text is too short to sketch
     band_keys: tuple[int, ...]  # signed 64-bit keys, one per band
     shingle_count: int
+    word_count: int = 0
 
     @property
     def simhash(self) -> None:  # kept for callers that look for it; we use MinHash instead
@@ -250,8 +258,8 @@ def fingerprint(title: str | None, text: str, *, min_shingles: int = 25) -> Fing
     content_hash = hashlib.sha256(" ".join(words).encode()).hexdigest()
     signature, count = minhash(words)
     if count < min_shingles:  # too short for a meaningful similarity: exact matches only
-        return Fingerprint(content_hash, (), (), count)
-    return Fingerprint(content_hash, signature, band_keys(signature), count)
+        return Fingerprint(content_hash, (), (), count, len(words))
+    return Fingerprint(content_hash, signature, band_keys(signature), count, len(words))
 
 
 def estimate_jaccard(a: Sequence[int], b: Sequence[int]) -> float:
@@ -286,8 +294,11 @@ class Deduplicator:
     containment: float = 0.9
     min_contained: int = 80
     max_candidates: int = 50
+    min_exact_words: int = 8  # two pages whose whole text is "Read more" are not one article
 
     def find_duplicate(self, session: Session, fp: Fingerprint, *, exclude_id: int | None = None) -> int | None:
+        if fp.word_count < self.min_exact_words:
+            return None
         exact = select(ArticleRow.id, ArticleRow.duplicate_of).where(ArticleRow.content_hash == fp.content_hash)
         if exclude_id is not None:
             exact = exact.where(ArticleRow.id != exclude_id)

@@ -21,7 +21,7 @@ from pipeline.enrich import Enricher, load_gazetteer, load_topic
 from pipeline.extract import ExtractedArticle, extract_article
 from pipeline.store.models import ArticleRow
 from pipeline.store.writer import EntityCache, save_dates, save_entities
-from pipeline.stories import StoryTracker
+from pipeline.stories import GENERAL_NEWS, StoryTracker
 
 log = logging.getLogger(__name__)
 MAX_STORED_TEXT = 2_000_000  # characters; a 10 MB "article" is stored cut, and says so in the log
@@ -58,7 +58,8 @@ class ArticleProcessor:
                                  load_topic(dict(config.topic), config.base_dir) if config.topic is not None
                                  else None)
         self.dedup = Deduplicator()
-        self.tracker = StoryTracker(story_dormant_after=config.settings.story_dormant_after)
+        grouping = GENERAL_NEWS if config.settings.event_grouping == "general" else {}
+        self.tracker = StoryTracker(story_dormant_after=config.settings.story_dormant_after, **grouping)
         self.entities = EntityCache()
 
     def process(
@@ -132,7 +133,6 @@ class ArticleProcessor:
             relevance=enrichment.relevance,
             is_relevant=bool(enrichment.is_relevant),
             content_hash=getattr(fp, "content_hash", None) or hashlib.sha256(text.encode()).hexdigest(),
-            simhash=getattr(fp, "simhash", None),
         )
         if row.guid and len(row.guid) > 2048:
             row.guid = row.guid[:2048]
@@ -147,8 +147,10 @@ class ArticleProcessor:
             if first_row is not None:
                 first_row.duplicate_count = (first_row.duplicate_count or 0) + 1
             self.dedup.index(session, row, fp)
+            # a copy joins its first copy's event: who carried a story is data (outlet counts, timeline)
+            event = self.tracker.attach_duplicate(session, row, first)
             return ArticleOutcome("duplicate", row.id, duplicate_of=first, is_relevant=row.is_relevant,
-                                  canonical_url=canonical)
+                                  event_id=event.id if event is not None else None, canonical_url=canonical)
         self.dedup.index(session, row, fp)
         event_id = None
         if row.is_relevant:

@@ -245,7 +245,11 @@ class StoryTracker:
     ``event_window_days`` of an event's articles; ``far_event_threshold`` (stricter) lets a late
     follow-up of the same development still join up to ``candidate_horizon_days`` away. Stories
     are looked up among those active in the last ``story_horizon_days``, so a dormant story can be
-    woken by a new event.
+    woken by a new event; an event joins a story on shared vocabulary (``story_threshold``) or on
+    shared protagonists (``story_entity_threshold``, cosine of the entity features alone).
+    ``linkage="average"`` scores by mean member similarity instead of the centroid, and
+    ``window_anchor="start"`` measures the window from an event's first report; both are kept for
+    experiments (benchmarks/stories.py ``--set``), the defaults measured best.
     """
 
     def __init__(
@@ -262,7 +266,7 @@ class StoryTracker:
         story_horizon_days: float = 365,
         title_weight: float = 8.0,
         entity_weight: float = 1.0,
-        date_weight: float = 1.0,
+        date_weight: float = 0.0,
         vector_terms: int = 300,
         profile_terms: int = 400,
         posting_terms: int = 30,

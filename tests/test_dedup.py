@@ -74,6 +74,8 @@ def _store(engine: Engine, url: str, title: str, text: str) -> tuple[int, int | 
     "https://amp.example.com/amp/news/kaspersky-ban",
     "https://example.com/news/kaspersky-ban?outputType=amp&mc_cid=1",
     "https://example.com//news/./kaspersky-ban",
+    "https://example.com/news/kaspersky-ban?amp",
+    "https://www-example-com.cdn.ampproject.org/c/s/www.example.com/news/kaspersky-ban/amp/",
 ])
 def test_url_variants_share_one_canonical_url(variant: str) -> None:
     assert canonicalize_url(variant) == "https://example.com/news/kaspersky-ban"
@@ -82,6 +84,7 @@ def test_url_variants_share_one_canonical_url(variant: str) -> None:
 def test_meaningful_query_parameters_are_kept_and_sorted() -> None:
     assert canonicalize_url("https://example.com/article?p=2&id=7&utm_campaign=x") == \
         "https://example.com/article?id=7&p=2"
+    assert canonicalize_url("https://example.com/gear/guitar-amp") == "https://example.com/gear/guitar-amp"
 
 
 def test_canonical_hint_used_only_when_consistent() -> None:
@@ -139,3 +142,11 @@ def test_index_is_idempotent(db_engine: Engine) -> None:
 def test_short_texts_match_only_exactly() -> None:
     fp = fingerprint("Brief", "Kaspersky ban takes effect.")
     assert fp.band_keys == () and fp.content_hash
+
+
+def test_empty_or_tiny_texts_are_never_copies_of_each_other(db_engine: Engine) -> None:
+    _store(db_engine, "https://a.example/video/1", "Storm hits coast", "")
+    _, dup = _store(db_engine, "https://a.example/video/2", None, "")  # type: ignore[arg-type]
+    assert dup is None
+    _store(db_engine, "https://b.example/1", "One", "Read more")
+    assert _store(db_engine, "https://b.example/2", "Two", "Read more")[1] is None

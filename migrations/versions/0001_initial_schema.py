@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 02:20:34.553949
+Create Date: 2026-11-27 03:03:23.763693
 """
 from collections.abc import Sequence
 
@@ -173,7 +173,6 @@ def upgrade() -> None:
     sa.Column('relevance', sa.Float(), nullable=True),
     sa.Column('is_relevant', sa.Boolean(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=True),
-    sa.Column('simhash', sa.BigInteger(), nullable=True),
     sa.Column('duplicate_of', sa.Integer(), nullable=True),
     sa.Column('duplicate_count', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=True),

@@ -114,7 +114,6 @@ class ArticleRow(Base):
     is_relevant: Mapped[bool] = mapped_column(Boolean, default=True)
     # deduplication
     content_hash: Mapped[str | None] = mapped_column(String(64))
-    simhash: Mapped[int | None] = mapped_column(BigInteger)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     # stories

@@ -1,0 +1,111 @@
+"""Soak: the real `banwatch daemon` for a while against a local web that keeps publishing.
+
+The generated news web (benchmarks/newsweb.py, all sites on 127.0.0.1 under /s<N>/) publishes
+``--per-minute`` articles a minute; every source is fetched every 10 s (the shortest interval the
+config allows), so a 30-minute run is about 180 cycles per source. The daemon's resident memory and
+open file descriptors are read from /proc every ``--sample`` seconds; the slope after the warm-up
+(the first fifth) is printed, with the number of articles stored against the number published.
+
+    python benchmarks/soak.py                          # 5 minutes, SQLite
+    python benchmarks/soak.py --minutes 30 --db postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from benchmarks.newsweb import NewsWeb, NewsWebSpec, TemplateBank, serve, sources_toml  # noqa: E402
+from pipeline.store import make_engine, session_factory  # noqa: E402
+from pipeline.store.models import ArticleRow  # noqa: E402
+from tests.test_soak import open_fds, rss_mb, slope  # noqa: E402
+
+SETTINGS = """
+[settings]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 8
+max_retries = 0
+respect_robots = false
+digest_time = "00:00"
+output_dir = "{out}"
+
+[topic]
+name = "Foreign-adversary technology bans"
+vocabulary = "foreign-adversary-tech-bans"
+threshold = 0.5
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=5.0)
+    p.add_argument("--sources", type=int, default=20)
+    p.add_argument("--per-minute", type=int, default=120, help="articles published per minute")
+    p.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
+    p.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    p.add_argument("--pages", default=None, help="news-pages folder for templates (default: built-in layouts)")
+    args = p.parse_args(argv)
+    total = int(args.minutes * args.per_minute) + args.per_minute
+    spec = NewsWebSpec(sites=args.sources, articles=total, seed=5, one_host=True, paragraphs=(4, 9),
+                       feed_items=50)
+    web = NewsWeb(spec, TemplateBank.load(args.pages), published=args.per_minute // 6)
+    with tempfile.TemporaryDirectory(prefix="banwatch-soak-") as tmp, serve(web) as port:
+        db = args.db or f"sqlite:///{Path(tmp) / 'soak.db'}"
+        cfg = Path(tmp) / "sources.toml"
+        cfg.write_text(SETTINGS.format(out=Path(tmp) / "digests")
+                       + sources_toml(spec.sites, port, one_host=True, interval="10s", max_articles=50))
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--config", str(cfg), "--db", db,
+                                 "daemon", "--health-port", "0"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "BANWATCH_LEASE_SECONDS": "60"})
+        stop = threading.Event()
+
+        def publish() -> None:
+            while not stop.wait(1.0):
+                web.published = min(spec.articles, (web.published or 0) + max(1, args.per_minute // 60))
+
+        threading.Thread(target=publish, daemon=True).start()
+        samples: list[tuple[float, float, int]] = []
+        t0 = time.monotonic()
+        try:
+            while time.monotonic() - t0 < args.minutes * 60 and proc.poll() is None:
+                time.sleep(args.sample)
+                samples.append((time.monotonic() - t0, rss_mb(proc.pid), open_fds(proc.pid)))
+                print(f"  t={samples[-1][0]:6.0f}s  RSS {samples[-1][1]:6.1f} MB  fds {samples[-1][2]}", flush=True)
+            stop.set()
+            published = web.published or 0
+            time.sleep(15)  # one more round of fetches for what was published last
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(60)
+        engine = make_engine(db)
+        with session_factory(engine)() as s:
+            stored = s.scalar(select(func.count()).select_from(ArticleRow))
+        engine.dispose()
+    warm = max(1, len(samples) // 5)
+    rss = [s[1] for s in samples[warm:]]
+    fds = [s[2] for s in samples[warm:]]
+    per_hour = 3600 / args.sample
+    print(f"\nsoak: {args.minutes:g} min, {args.sources} sources every 10 s, {args.per_minute} articles/min; "
+          f"daemon exit code {rc}")
+    print(f"  articles: {stored} stored of {published} published")
+    print(f"  RSS: {samples[0][1]:.1f} MB at start, {samples[warm][1]:.1f} after warm-up, {samples[-1][1]:.1f} at end;"
+          f" slope after warm-up {slope(rss) * per_hour:+.1f} MB/hour")
+    print(f"  open fds: {samples[0][2]} at start, {min(fds)}..{max(fds)} after warm-up;"
+          f" slope {slope(fds) * per_hour:+.2f} fds/hour")
+    return 0 if rc == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
