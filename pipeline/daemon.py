@@ -346,8 +346,9 @@ class Daemon:
         except ImportError:  # the stories stage is optional for the scheduler itself
             StoryTracker = None  # type: ignore[assignment]  # noqa: N806
         if StoryTracker is not None:
+            tracker = getattr(getattr(self.runner, "processor", None), "tracker", None) or \
+                StoryTracker(story_dormant_after=self.config.settings.story_dormant_after)
             with self.sessions() as s, s.begin():
-                tracker = StoryTracker(story_dormant_after=self.config.settings.story_dormant_after)
                 out["dormant_stories"] = tracker.update_dormancy(s, now)
         cutoff = now - timedelta(seconds=self.config.settings.fetch_log_retention)
         with self.sessions() as s, s.begin():

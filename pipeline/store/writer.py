@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -121,18 +121,22 @@ def save_entities(session: Session, article_id: int, hits: Iterable[Any], cache:
     for hit in hits:
         eid = cache.id_for(session, hit, now)
         merged[eid] = merged.get(eid, 0) + max(1, int(hit.mentions))
-    if merged:
-        session.add_all(ArticleEntityRow(article_id=article_id, entity_id=e, mentions=m) for e, m in merged.items())
+    if merged:  # one executemany, not a unit-of-work flush of ORM objects (a hot spot per article)
+        session.execute(insert(ArticleEntityRow), [{"article_id": article_id, "entity_id": e, "mentions": m}
+                                                   for e, m in merged.items()])
 
 
 def save_dates(session: Session, article_id: int, dates: Iterable[Any]) -> None:
     seen: set[tuple[Any, str]] = set()
+    rows = []
     for d in dates:
         if (d.date, d.role) in seen:
             continue
         seen.add((d.date, d.role))
-        session.add(ArticleDateRow(article_id=article_id, date=d.date, precision=d.precision, role=d.role,
-                                   snippet=(d.snippet or "")[:1000] or None))
+        rows.append({"article_id": article_id, "date": d.date, "precision": d.precision, "role": d.role,
+                     "snippet": (d.snippet or "")[:1000] or None})
+    if rows:
+        session.execute(insert(ArticleDateRow), rows)
 
 
 def start_fetch(session: Session, source_id: int, url: str | None, node: str | None, *, target: str = "source"
