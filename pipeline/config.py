@@ -163,6 +163,7 @@ _SETTINGS_SCHEMA: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "fetch_log_retention": (parse_duration, 90 * 86400.0),
     "log_format": (_log_format, "text"),
     "event_grouping": (_event_grouping, "developments"),
+    "report_failing_sources_after": (parse_duration, 86400.0),
 }
 
 
@@ -194,6 +195,7 @@ class Settings:
     # "developments": an event is one development reported within days (the topic default);
     # "general": looser events that may span weeks, for general news monitoring
     event_grouping: str = "developments"
+    report_failing_sources_after: float = 86400.0  # the digest lists sources failing for this long
 
     @property
     def tz(self) -> ZoneInfo:

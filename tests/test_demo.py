@@ -146,8 +146,6 @@ def test_demo_on_a_given_database(db_url: str, tmp_path: Path) -> None:
     _check_demo(_demo_results(db_url), tmp_path, console.export_text())
 
 
-@pytest.mark.xfail(strict=True, reason="the digest lists sources failing for a day or more only; a demo run "
-                                      "lasts seconds (see the issue 8 report)")
 def test_demo_digest_reports_the_broken_feed(cli_demo: DemoRun) -> None:
     md = next((cli_demo.work / "digests").glob("digest-*.md")).read_text(encoding="utf-8")
     assert "Metro Bulletin" in md

@@ -70,6 +70,7 @@ def write_profile(workdir: Path, web: SampleWeb, db_url: str) -> Path:
         'connect_timeout = "5s"',
         'total_timeout = "20s"',
         'entities_file = "demo-entities.toml"  # the fictional companies and institutions',
+        'report_failing_sources_after = "0s"  # the demo lasts seconds: list a failing feed at once',
         "",
         "[topic]",
         'vocabulary = "foreign-adversary-tech-bans"',

@@ -60,7 +60,8 @@ def outlet_name(url: str, site_name: str | None) -> str:
     return (urlsplit(url).hostname or "?").removeprefix("www.")
 
 
-def build_digest(session: Session, day: date, timezone: str = "UTC", *, now: datetime | None = None) -> Digest:
+def build_digest(session: Session, day: date, timezone: str = "UTC", *, now: datetime | None = None,
+                 failing_for: timedelta = FAILING_FOR) -> Digest:
     """Everything the reader of ``day``'s digest needs, in reading order."""
     tz = ZoneInfo(timezone)
     start, end = day_window(day, tz)
@@ -117,7 +118,7 @@ def build_digest(session: Session, day: date, timezone: str = "UTC", *, now: dat
     digest.articles = [DigestArticle(a.id, _link(a), a.relevance, names.get(a.id, []))
                        for a in singles[:MAX_ARTICLES]]
 
-    digest.source_problems = source_problems(session, min(end, now))
+    digest.source_problems = source_problems(session, min(end, now), failing_for=failing_for)
     counts.sources = int(session.scalar(select(func.count()).select_from(SourceRow)
                                         .where(SourceRow.enabled.is_(True))) or 0)
     counts.failing_sources = len(digest.source_problems)
@@ -244,8 +245,9 @@ def _entity_names(session: Session, article_ids: list[int]) -> dict[int, list[st
     return out
 
 
-def source_problems(session: Session, at: datetime) -> list[SourceProblem]:
-    """Enabled sources whose fetches have been failing for a day or more at ``at`` (from the fetch log)."""
+def source_problems(session: Session, at: datetime, *, failing_for: timedelta = FAILING_FOR
+                    ) -> list[SourceProblem]:
+    """Enabled sources whose fetches have been failing for ``failing_for`` or more at ``at`` (fetch log)."""
     last_ok = dict(session.execute(
         select(FetchRow.source_id, func.max(FetchRow.started_at))
         .where(FetchRow.target == "source", FetchRow.status.in_(GOOD_FETCH), FetchRow.started_at < at)
@@ -258,7 +260,7 @@ def source_problems(session: Session, at: datetime) -> list[SourceProblem]:
         if ok_at is not None:
             q = q.where(FetchRow.started_at > ok_at)
         failures = list(session.scalars(q.order_by(FetchRow.started_at)))
-        if not failures or at - failures[0].started_at < FAILING_FOR:
+        if not failures or at - failures[0].started_at < failing_for:
             continue
         problems.append(SourceProblem(key=src.key, name=src.name, failing_since=failures[0].started_at,
                                       last_status=failures[-1].status, last_error=failures[-1].error,

@@ -98,7 +98,8 @@ def generate_digest(config: Config, sessions: sessionmaker[Session], day: date, 
                     write: bool = True) -> DigestOutcome:
     """Build the day's digest; the first caller across all nodes stores, writes and mails it."""
     with sessions() as s:
-        d = build_digest(s, day, config.settings.timezone, now=now)
+        d = build_digest(s, day, config.settings.timezone, now=now,
+                         failing_for=timedelta(seconds=config.settings.report_failing_sources_after))
     renders = render_all(d)
     with sessions() as s, s.begin():
         created = store_if_absent(s, d, renders, node)
