@@ -423,8 +423,11 @@ async def run_cycle_async(rt: Runtime, only: Sequence[str] | None = None) -> Cyc
         summary.outcomes.append(SourceOutcome(key=key, status="leased_elsewhere"))
     async with Fetcher(config.settings) as fetcher:
         summary.outcomes.extend(await runner.run_sources(fetcher, claimed))
-    with rt.sessions() as s, s.begin():  # stories with no new event for the quiet period go dormant
-        summary.dormant = runner.processor.tracker.update_dormancy(s, utcnow())
+    try:  # stories with no new event for the quiet period go dormant; the next cycle retries a failure
+        with rt.sessions() as s, s.begin():
+            summary.dormant = runner.processor.tracker.update_dormancy(s, utcnow())
+    except DB_ERRORS as exc:
+        log.warning("dormancy update skipped: %s", _short(exc))
     summary.finished_at = utcnow()
     return summary
 

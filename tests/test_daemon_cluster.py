@@ -43,7 +43,7 @@ def test_three_daemons_share_one_database_and_survive_kill_9(testweb, tmp_path: 
         # kill -9 a node while it holds a source mid-fetch
         victim_fetch = wait_for(lambda: next((f for f in _source_fetches(sessions) if f.status == "running"
                                               and any(f.node and f.node.endswith(f":{n.pid}") for n in nodes)),
-                                             None), 30, "a source fetch in flight")
+                                             None), 60, "a source fetch in flight")
         victim = next(n for n in nodes if victim_fetch.node.endswith(f":{n.pid}"))
         victim.kill()
         survivors = [n for n in nodes if n is not victim]
@@ -53,11 +53,11 @@ def test_three_daemons_share_one_database_and_survive_kill_9(testweb, tmp_path: 
         def taken_over() -> bool:
             return any(f.source_id == victim_fetch.source_id and f.status == "ok" and f.id > victim_fetch.id
                        and not f.node.endswith(f":{victim.pid}") for f in _source_fetches(sessions))
-        wait_for(taken_over, 40, f"another node to take over {victim_source}")
+        wait_for(taken_over, 90, f"another node to take over {victim_source}")
         # then let every feed settle: no new items, and one more complete fetch of each source
         site.freeze()
         frozen_at = max(f.id for f in _source_fetches(sessions))
-        wait_for(lambda: _all_fetched_after(sessions, frozen_at), 40, "a full round after the freeze")
+        wait_for(lambda: _all_fetched_after(sessions, frozen_at), 90, "a full round after the freeze")
         for n in survivors:
             assert n.stop(signal.SIGTERM) == 0, n.output()[-3000:]
     finally:

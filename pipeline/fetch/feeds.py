@@ -48,9 +48,14 @@ def parse_with_feedparser(body: bytes, url: str, content_type: str | None = None
     if content_type:
         headers["content-type"] = content_type
     # Summaries become plain text below, so feedparser need not sanitise or rewrite their HTML.
-    parsed = feedparser.parse(
-        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except (ValueError, LookupError, RecursionError, AttributeError, TypeError) as exc:
+        # feedparser is lenient but not total: lone surrogates, odd charsets and deep nesting can
+        # still raise from its SGML fallback; to the caller that is just a malformed feed.
+        raise ParseError(f"malformed feed: {_describe(exc)}", url=url) from None
     out = [c for c in (_from_entry(e, url) for e in parsed.entries) if c is not None]
     if not out and parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
