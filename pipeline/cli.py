@@ -54,6 +54,12 @@ class Globals:
         config = config or self.config()
         return Runtime(config=config, db_url=config.database_url(self.db))
 
+    def open_runtime(self, config: Config | None = None) -> Runtime:
+        """The runtime with its database open (and migrated to head), for commands that read or write it."""
+        rt = self.runtime(config)
+        rt.open_db(auto_upgrade=True)
+        return rt
+
     def logging(self, config: Config | None = None) -> None:
         fmt = self.log_format or (config.settings.log_format if config else "text")
         setup_logging(fmt, logging.DEBUG if self.verbose else logging.INFO)
@@ -147,8 +153,7 @@ def run(
         unknown = [k for k in source if config.source(k) is None]
         if unknown:
             raise UsageError(f"unknown source key(s): {', '.join(unknown)}")
-    rt = g.runtime(config)
-    rt.open_db(auto_upgrade=True)
+    rt = g.open_runtime(config)
     summary = run_cycle(rt, only=source or None)
     out.print(summary.render())
     if summary.failed_everything:
@@ -173,8 +178,7 @@ def daemon(
     g = _globals(ctx)
     config = g.config()
     g.logging(config)
-    rt = g.runtime(config)
-    rt.open_db(auto_upgrade=True)
+    rt = g.open_runtime(config)
     raise typer.Exit(run_daemon(rt, health_port=health_port))
 
 
@@ -203,8 +207,7 @@ def digest(
         raise NotBuiltYet("the digest is not built yet (issue 7)") from None
     g = _globals(ctx)
     config = g.config()
-    rt = g.runtime(config)
-    rt.open_db(auto_upgrade=True)
+    rt = g.open_runtime(config)
     text_out = render_digest_command(rt, the_day, fmt)
     _emit(text_out, out_path)
 
@@ -223,6 +226,11 @@ def _parse_day(value: str, option: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option}: expected a date like 2026-11-26, got {value!r}") from None
+
+
+def _since(value: str | None) -> date | None:
+    """The ``--since`` option as a date (None when not given)."""
+    return _parse_day(value, "--since") if value else None
 
 
 # ---------------------------------------------------------------- extract
@@ -308,8 +316,7 @@ def sources_status(ctx: typer.Context) -> None:
 
     g = _globals(ctx)
     config = g.config()
-    rt = g.runtime(config)
-    rt.open_db(auto_upgrade=True)
+    rt = g.open_runtime(config)
     rows = source_status_rows(rt, config)
     table = Table(title="Sources", show_lines=False)
     for col in ("key", "kind", "enabled", "last fetch", "status", "failures", "last success", "next fetch",
@@ -341,10 +348,8 @@ def stories(
     """
     from pipeline.views import print_stories
 
-    g = _globals(ctx)
-    rt = g.runtime()
-    rt.open_db(auto_upgrade=True)
-    print_stories(rt, out, since=_parse_day(since, "--since") if since else None, include_dormant=all_)
+    rt = _globals(ctx).open_runtime()
+    print_stories(rt, out, since=_since(since), include_dormant=all_)
 
 
 @app.command()
@@ -355,9 +360,7 @@ def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(metavar="I
     """
     from pipeline.views import print_story
 
-    g = _globals(ctx)
-    rt = g.runtime()
-    rt.open_db(auto_upgrade=True)
+    rt = _globals(ctx).open_runtime()
     print_story(rt, out, story_id)
 
 
@@ -384,10 +387,8 @@ def export(
         from pipeline.export import export_articles
     except ImportError:
         raise NotBuiltYet("export is not built yet (issue 8)") from None
-    g = _globals(ctx)
-    rt = g.runtime()
-    rt.open_db(auto_upgrade=True)
-    n = export_articles(rt, fmt=fmt, out=out_path, since=_parse_day(since, "--since") if since else None,
+    rt = _globals(ctx).open_runtime()
+    n = export_articles(rt, fmt=fmt, out=out_path, since=_since(since),
                         relevant_only=relevant_only, progress=sys.stderr.isatty())
     err.print(f"exported {n} articles to {out_path}")
 
@@ -407,10 +408,8 @@ def search(
         from pipeline.search import print_search
     except ImportError:
         raise NotBuiltYet("search is not built yet (issue 8)") from None
-    g = _globals(ctx)
-    rt = g.runtime()
-    rt.open_db(auto_upgrade=True)
-    print_search(rt, out, query, since=_parse_day(since, "--since") if since else None, limit=limit)
+    rt = _globals(ctx).open_runtime()
+    print_search(rt, out, query, since=_since(since), limit=limit)
 
 
 @app.command()

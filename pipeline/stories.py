@@ -562,10 +562,7 @@ class StoryTracker:
         if gone.merged_into is not None or keep.merged_into is not None:
             return a
         kp, gp = dict(keep.profile or {}), dict(gone.profile or {})
-        vec = dict(kp.get("v") or {})
-        _add(vec, gp.get("v") or {})
-        kp["v"] = _top(vec, self.profile_terms)
-        kp["n"] = int(kp.get("n", 0)) + int(gp.get("n", 0))
+        self._fold_terms(kp, gp)
         kp["t0"] = min(kp["t0"], gp["t0"], key=datetime.fromisoformat)
         kp["t1"] = max(kp["t1"], gp["t1"], key=datetime.fromisoformat)
         kp["titles"] = (list(kp.get("titles") or []) + list(gp.get("titles") or []))[:30]
@@ -576,18 +573,8 @@ class StoryTracker:
         keep.outlet_count = len(outlets)
         keep.title = representative_title(kp["titles"]) or keep.title
         keep.occurred_on = datetime.fromisoformat(kp["t0"]).date()
-        keep.first_seen_at = min(_aware(keep.first_seen_at), _aware(gone.first_seen_at))  # type: ignore[type-var]
-        keep.last_updated_at = max(_aware(keep.last_updated_at), _aware(gone.last_updated_at))  # type: ignore[type-var]
-        gone.merged_into = keep.id
         gone.article_count = 0
-        session.flush()
-        session.execute(update(ArticleRow).where(ArticleRow.event_id == gone.id).values(event_id=keep.id))
-        session.execute(delete(ClusterPostingRow).where(ClusterPostingRow.kind == "event",
-                                                        ClusterPostingRow.cluster_id == gone.id))
-        keep.profile = self._post(session, "event", keep.id, kp, force=True)
-        session.add(EventMergeRow(kind="event", kept_id=keep.id, merged_id=gone.id, article_id=article.id,
-                                  merged_at=utcnow(), reason="article close to both events"))
-        log.info("events_merged kept=%s merged=%s article=%s", keep.id, gone.id, article.id)
+        self._retire(session, "event", keep, gone, kp, article, reason="article close to both events")
         if gone.story_id is not None and keep.story_id is not None and gone.story_id != keep.story_id:
             self._merge_stories(session, keep.story_id, gone.story_id, article)
         elif keep.story_id is None:
@@ -603,27 +590,42 @@ class StoryTracker:
         keep, gone = session.get(StoryRow, keep_id), session.get(StoryRow, gone_id)
         if keep is None or gone is None:
             return
-        kp = dict(keep.profile or {})
-        vec = dict(kp.get("v") or {})
-        _add(vec, (gone.profile or {}).get("v") or {})
-        kp["v"] = _top(vec, self.profile_terms)
-        kp["n"] = int(kp.get("n", 0)) + int((gone.profile or {}).get("n", 0))
-        kp["t1"] = max(kp["t1"], (gone.profile or {}).get("t1") or kp["t1"], key=datetime.fromisoformat)
+        kp, gp = dict(keep.profile or {}), dict(gone.profile or {})
+        self._fold_terms(kp, gp)
+        kp["t1"] = max(kp["t1"], gp.get("t1") or kp["t1"], key=datetime.fromisoformat)
         keep.profile = kp
         keep.event_count = (keep.event_count or 0) + (gone.event_count or 0)
+        keep.status = "developing" if "developing" in (keep.status, gone.status) else keep.status
+        gone.event_count = 0
+        self._retire(session, "story", keep, gone, kp, article, reason="their events merged")
+
+    def _fold_terms(self, kp: dict[str, Any], gp: Mapping[str, Any]) -> None:
+        """Add the merged cluster's term vector and article count ``gp`` into the kept profile ``kp``."""
+        vec = dict(kp.get("v") or {})
+        _add(vec, gp.get("v") or {})
+        kp["v"] = _top(vec, self.profile_terms)
+        kp["n"] = int(kp.get("n", 0)) + int(gp.get("n", 0))
+
+    def _retire(self, session: Session, kind: str, keep: EventRow | StoryRow, gone: EventRow | StoryRow,
+                kp: dict[str, Any], article: ArticleRow, *, reason: str) -> None:
+        """What merging events and merging stories share once each has updated its own fields: the
+        kept cluster's time span, ``gone`` pointing at ``keep``, its members and index postings moved
+        over, and the merge recorded."""
         keep.first_seen_at = min(_aware(keep.first_seen_at), _aware(gone.first_seen_at))  # type: ignore[type-var]
         keep.last_updated_at = max(_aware(keep.last_updated_at), _aware(gone.last_updated_at))  # type: ignore[type-var]
-        keep.status = "developing" if "developing" in (keep.status, gone.status) else keep.status
         gone.merged_into = keep.id
-        gone.event_count = 0
         session.flush()
-        session.execute(update(EventRow).where(EventRow.story_id == gone.id).values(story_id=keep.id))
-        session.execute(delete(ClusterPostingRow).where(ClusterPostingRow.kind == "story",
+        if kind == "event":
+            session.execute(update(ArticleRow).where(ArticleRow.event_id == gone.id).values(event_id=keep.id))
+        else:
+            session.execute(update(EventRow).where(EventRow.story_id == gone.id).values(story_id=keep.id))
+        session.execute(delete(ClusterPostingRow).where(ClusterPostingRow.kind == kind,
                                                         ClusterPostingRow.cluster_id == gone.id))
-        keep.profile = self._post(session, "story", keep.id, kp, force=True)
-        session.add(EventMergeRow(kind="story", kept_id=keep.id, merged_id=gone.id, article_id=article.id,
-                                  merged_at=utcnow(), reason="their events merged"))
-        log.info("stories_merged kept=%s merged=%s article=%s", keep.id, gone.id, article.id)
+        keep.profile = self._post(session, kind, keep.id, kp, force=True)
+        session.add(EventMergeRow(kind=kind, kept_id=keep.id, merged_id=gone.id, article_id=article.id,
+                                  merged_at=utcnow(), reason=reason))
+        log.info("%s_merged kept=%s merged=%s article=%s", "events" if kind == "event" else "stories",
+                 keep.id, gone.id, article.id)
 
     # -- copies and dormancy -------------------------------------------------------------------
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import email.utils
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -71,8 +73,9 @@ def _text(el: ET.Element | None) -> str | None:
     return value or None
 
 
-def _http(href: str | None, base: str) -> str | None:
-    if not href:
+def http_url(href: object, base: str) -> str | None:
+    """``href`` resolved against ``base`` when it is an http(s) URL, else None (also for non-strings)."""
+    if not href or not isinstance(href, str):
         return None
     try:  # a malformed URL ("http://[::1") is one bad item, not a broken document
         url = urljoin(base, href.strip())
@@ -94,8 +97,23 @@ def person_name(name: str) -> str | None:
     return None if not name or _EMAIL.match(name) else name
 
 
-def _person(name: str | None) -> str | None:
-    return person_name(name) if name else None
+def person_names(raw: Iterable[object]) -> list[str]:
+    """Distinct author names, in order, of raw author strings (non-strings and bare e-mails dropped)."""
+    return list(dict.fromkeys(n for n in (person_name(r) for r in raw if isinstance(r, str)) if n))
+
+
+def alternate_link(links: Iterable[Any], base: str) -> str | None:
+    """The first http(s) ``rel=alternate`` HTML link among Atom ``<link>`` elements or feedparser's link
+    dicts (both answer ``.get``)."""
+    for link in links:
+        if link.get("rel", "alternate") == "alternate" and link.get("type", "text/html") in (
+            "text/html",
+            "application/xhtml+xml",
+        ):
+            url = http_url(link.get("href"), base)
+            if url:
+                return url
+    return None
 
 
 def parse_simple_feed(body: bytes, url: str) -> list[Candidate] | None:
@@ -121,15 +139,15 @@ def parse_simple_feed(body: bytes, url: str) -> list[Candidate] | None:
 def _rss_item(item: ET.Element, base: str) -> Candidate | None:
     guid_el = item.find("guid")
     guid = _text(guid_el)
-    link = _http(_text(item.find("link")), base)
+    link = http_url(_text(item.find("link")), base)
     if link is None and guid and guid_el is not None and guid_el.get("isPermaLink", "true") != "false":
-        link = _http(guid, base) if guid.startswith(("http://", "https://")) else None
+        link = http_url(guid, base) if guid.startswith(("http://", "https://")) else None
     if link is None:
         return None
     published = parse_date(_text(item.find("pubDate")))
     updated = parse_date(_text(item.find(f"{DC}date"))) or parse_date(_text(item.find(f"{ATOM}updated")))
     summary = _text(item.find("description")) or _text(item.find(f"{CONTENT}encoded"))
-    names = [_person(_text(a)) for a in [*item.findall("author"), *item.findall(f"{DC}creator")]]
+    names = [_text(a) for a in [*item.findall("author"), *item.findall(f"{DC}creator")]]
     return Candidate(
         url=link,
         guid=guid,
@@ -137,27 +155,15 @@ def _rss_item(item: ET.Element, base: str) -> Candidate | None:
         summary=plain_text(summary, MAX_SUMMARY),
         published_at=published,
         updated_at=updated or published,
-        authors=list(dict.fromkeys(n for n in names if n)),
+        authors=person_names(names),
     )
 
 
-def _atom_link(entry: ET.Element, base: str) -> str | None:
-    for link in entry.findall(f"{ATOM}link"):
-        if link.get("rel", "alternate") == "alternate" and link.get("type", "text/html") in (
-            "text/html",
-            "application/xhtml+xml",
-        ):
-            url = _http(link.get("href"), base)
-            if url:
-                return url
-    return None
-
-
 def _atom_entry(entry: ET.Element, base: str) -> Candidate | None:
-    link = _atom_link(entry, base)
+    link = alternate_link(entry.findall(f"{ATOM}link"), base)
     if link is None:
         return None
-    names = [_person(_text(a.find(f"{ATOM}name"))) for a in entry.findall(f"{ATOM}author")]
+    names = [_text(a.find(f"{ATOM}name")) for a in entry.findall(f"{ATOM}author")]
     summary = _text(entry.find(f"{ATOM}summary")) or _text(entry.find(f"{ATOM}content"))
     return Candidate(
         url=link,
@@ -166,5 +172,5 @@ def _atom_entry(entry: ET.Element, base: str) -> Candidate | None:
         summary=plain_text(summary, MAX_SUMMARY),
         published_at=parse_date(_text(entry.find(f"{ATOM}published"))),
         updated_at=parse_date(_text(entry.find(f"{ATOM}updated"))),
-        authors=list(dict.fromkeys(n for n in names if n)),
+        authors=person_names(names),
     )

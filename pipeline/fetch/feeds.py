@@ -8,13 +8,19 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from feedparser.datetimes import _parse_date
 
 from pipeline.fetch.errors import ParseError
-from pipeline.fetch.fastfeed import MAX_SUMMARY, parse_simple_feed, person_name, plain_text
+from pipeline.fetch.fastfeed import (
+    MAX_SUMMARY,
+    alternate_link,
+    http_url,
+    parse_simple_feed,
+    person_names,
+    plain_text,
+)
 from pipeline.fetch.results import Candidate
 
 log = logging.getLogger(__name__)
@@ -87,32 +93,13 @@ def _ts(value: Any) -> datetime | None:
         return None
 
 
-def _http_url(href: str | None, base: str) -> str | None:
-    if not href or not isinstance(href, str):
-        return None
-    try:  # a malformed URL ("http://[::1") is one bad item, not a broken document
-        url = urljoin(base, href.strip())
-        ok = urlsplit(url).scheme in ("http", "https")
-    except ValueError:
-        return None
-    return url if ok else None
-
-
 def _entry_link(entry: Any, base: str) -> str | None:
-    for link in entry.get("links") or ():
-        if link.get("rel", "alternate") == "alternate" and link.get("type", "text/html") in (
-            "text/html",
-            "application/xhtml+xml",
-        ):
-            url = _http_url(link.get("href"), base)
-            if url:
-                return url
-    url = _http_url(entry.get("link"), base)
+    url = alternate_link(entry.get("links") or (), base) or http_url(entry.get("link"), base)
     if url:
         return url
     guid = entry.get("id")
     if guid and entry.get("guidislink", True):  # RSS <guid isPermaLink="true"> is the article URL
-        return _http_url(guid, base) if str(guid).startswith(("http://", "https://")) else None
+        return http_url(guid, base) if str(guid).startswith(("http://", "https://")) else None
     return None
 
 
@@ -120,8 +107,7 @@ def _authors(entry: Any) -> list[str]:
     raw = [a.get("name", "") for a in entry.get("authors") or () if isinstance(a, dict)]
     if not raw and entry.get("author"):
         raw = [str(entry["author"])]
-    names = [n for n in (person_name(r) for r in raw if isinstance(r, str)) if n]
-    return list(dict.fromkeys(names))
+    return person_names(raw)
 
 
 def _from_entry(entry: Any, base: str) -> Candidate | None:
@@ -170,7 +156,7 @@ def parse_json_feed(body: bytes, url: str) -> list[Candidate]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        link = _http_url(item.get("url"), base) or _http_url(item.get("external_url"), base)
+        link = http_url(item.get("url"), base) or http_url(item.get("external_url"), base)
         if not link:
             continue
         summary = item.get("summary") or item.get("content_text") or item.get("content_html")
