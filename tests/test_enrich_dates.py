@@ -177,3 +177,67 @@ def test_coordinated_years_share_the_statement():
     assert {("2020", "announcement"), ("2021", "announcement")} <= got
     # a bare year without a preposition is still not a date ("between 2017 and 2023")
     assert found("The group stole funds between 2017 and 2023.") == set()
+
+
+# -- generalisation pass: datelines, untyped past actions, lists, modals, precision guards ---------------------
+
+# a Wednesday
+GEN_PUB = dt.date(2025, 6, 11)
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a wire dateline names the day of publication, not an event
+    ("OSLO, June 11 (Reuters) - The regulator said the ban would cover routers.", {("2025-06-11", "other")}),
+    # "a memo dated ..." is a record's date
+    ("In a memo dated May 2, the department set out the plan.", {("2025-05-02", "other")}),
+    # no role cue, but an official actor and a past-tense verb: the day of that action
+    ("The order was made on May 9, 2025, on the advice of the security agencies.", {("2025-05-09", "announcement")}),
+    ("The framework was agreed in March 2021 by ministers.", {("2021-03", "announcement")}),
+    ("The watchdog made the call in late 2024.", {("2024", "announcement")}),
+    # ... but a company's own past business is not an announcement
+    ("Apple's new phone sold strongly in China in March.", {("2025-03", "other")}),
+    # a range's ends are not actions
+    ("The review ran from March 3 to April 4.", {("2025-03-03", "other"), ("2025-04-04", "other")}),
+    # extensions: "pushes the deadline back ... to", "was moved to"; the new date lies ahead
+    ("The order pushes the deadline back by 75 days, to October 3.", {("2025-10-03", "extension")}),
+    ("The deadline, originally March 31, was moved to September 30.",
+     {("2025-03-31", "compliance_deadline"), ("2025-09-30", "extension")}),
+    # "no new ... after" is a cut-off
+    ("No new terminals may be connected after 1 May 2026.", {("2026-05-01", "compliance_deadline")}),
+    # "the end of the year/month" is this year/month
+    ("The plant is expected to open by the end of the year.", {("2025", "compliance_deadline")}),
+    ("The exemption expires at the end of the month.", {("2025-06", "compliance_deadline")}),
+    # "in the three months to June": a reporting period
+    ("Sales in the three months to June rose 4%.", {("2025-06", "other")}),
+    # a list of days shares the year stated at its end, and the role of its cue
+    ("The deadlines are March 1, June 1 and September 1, 2026.",
+     {("2026-03-01", "compliance_deadline"), ("2026-06-01", "compliance_deadline"),
+      ("2026-09-01", "compliance_deadline")}),
+    # a modal makes an announcement a possibility, and the date lies ahead
+    ("The agency could impose the ban as early as June, people familiar said.", {("2025-06", "other")}),
+    # a time of day between the verb and the weekday does not hide the tense
+    ("The meeting starts at 9:30 a.m. on Thursday.", {("2025-06-12", "other")}),
+    # past tense looks back: "expired on Sunday", "had been removed by Tuesday"
+    ("The licences expired on Sunday, officials said.", {("2025-06-08", "compliance_deadline")}),
+    ("Officials said the app had been removed from 40,000 devices by Tuesday.",
+     {("2025-06-10", "compliance_deadline")}),
+    # a court disposing of a petition rules; it does not file
+    ("A court in Delhi dismissed the petition on Monday.", {("2025-06-09", "court_ruling")}),
+])
+def test_generalisation_roles(text, expected):
+    assert found(text, GEN_PUB) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Chief executive Li Wei, 62, said demand was weak.",
+    "Profit for the second quarter of 2025 fell 12%.",
+    "Revenue in FY2024 rose 8%, and in fiscal 2025 the company booked a loss.",
+    "Shares fell 3% by 11:15 a.m. in Hong Kong.",
+    "The Mate 70 and the Watch 5 Pro will be sold together.",
+    "Section 2025 of the bill sets penalties, the report said on page 2024.",
+    "The 2027 target is ambitious, analysts said.",
+    "Stores were told to delist the app within 72 hours.",
+    "Firms that want a waiver must apply no later than 30 days before the sale.",
+])
+def test_generalisation_not_dates(text):
+    assert found(text, GEN_PUB) == set()

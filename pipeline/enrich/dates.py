@@ -10,6 +10,10 @@ nearest verb cue (ruled, filed, extended, announced...) to the left, then to the
 cannot lie after publication or behind a modal ("said it would ... next month"): those are "other",
 as are periods ("since 2021"), availability ("on sale from today") and market moves. "With
 immediate effect" makes the day of an announcement in the same sentence its effective date too.
+Without any cue, a past-tense verb with an official actor in its clause ("the framework was agreed in
+March 2021") reports an action on that day; datelines ("OSLO, June 11 (Reuters) -"), dated records
+("a memo dated May 2") and the ends of ranges stay "other". Modals ("could", "might") make a plan,
+days in a list share the year stated at its end, and an extension's new date leans forward.
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ _DATE_RE = re.compile(
   | (?P<dmy>\b(?P<d2>[0-3]?\d)(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH})\.?(?:,?\s+(?P<y2>(?:19|20)\d\d))?\b)
   | (?P<iso>\b(?P<y3>(?:19|20)\d\d)-(?P<m3>[01]\d)-(?P<d3>[0-3]\d)\b)
   | (?P<my>\b(?P<m4>{_MONTH})\.?,?\s+(?:of\s+)?(?P<y4>(?:19|20)\d\d)\b)
-  | (?P<mon>\b(?P<pm>(?i:in|by|until|since|from|through|before|after|early|late|mid-|mid|end\s+of|last|next|this|since\s+early|in\s+early|in\s+late|to\s+mid-))(?:\s+|(?<=-))(?P<m5>January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z0-9]))
+  | (?P<mon>\b(?P<pm>(?i:in|by|until|since|from|through|before|after|early|late|mid-|mid|end\s+of|last|next|this|since\s+early|in\s+early|in\s+late|to\s+mid-|to|as\s+(?:early|soon|late)\s+as))(?:\s+|(?<=-))(?P<m5>January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z0-9]))
   | (?P<yr>\b(?P<py>[Ii]n|[Ss]ince|[Bb]y|[Uu]ntil|[Tt]hrough|[Ff]rom|[Bb]efore|[Ee]arly|[Ll]ate|[Mm]id-?|end\s+of|model\s+year|[Bb]eginning\s+in|[Ss]tarting\s+in)(?:\s+|(?<=-))(?P<y5>(?:19|20)\d\d)\b(?![-/]\d|\s*(?:%|percent)))
   | (?P<wd>(?<!\b[Aa]\s)(?<![Ee]very\s)(?<![Ee]ach\s)\b(?P<wpre>(?i:on|last|next|this|until|by|from|since)\s+)?(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b(?!,?\s+(?:{_MONTH}|[0-3]?\d\b)))
-  | (?P<rel>\b(?P<rp>(?i:last|this|next|earlier\s+this|later\s+this|the\s+previous|the\s+following))\s+(?P<ru>month|year)\b)
+  | (?P<rel>\b(?P<rp>(?i:last|this|next|earlier\s+this|later\s+this|the\s+previous|the\s+following|(?:the\s+)?(?:end|start|beginning|middle|close|rest)\s+of\s+(?:the|this)))\s+(?P<ru>month|year)\b)
   | (?P<dayref>\b(?P<dr>[Yy]esterday|today)\b(?!'s))
   | (?P<off>\b(?P<op>within|in|gives?\s+\w+(?:\s+\w+)?|given|has|have|had)\s+(?P<on>\d{{1,3}}|thirty|sixty|ninety|forty[- ]five|seventy-five|fifteen|ten|seven|fourteen|twenty)\s+(?:calendar\s+)?days\b(?!\s+(?:of|after|following|from)\b(?!\s+(?:today|now)\b)))
     """,
@@ -51,7 +55,8 @@ _DATE_RE = re.compile(
 # the words a date expression may start with before its anchor ("in", "end of", "gives them 30 days")
 _PREFIX_WORDS = frozenset(
     "in by until till since from through before after early late mid mid- end of last next this on within gives give "
-    "gave given has have had model year beginning starting earlier later the previous following".split()
+    "gave given has have had model year beginning starting earlier later the previous following to start close "
+    "middle rest as".split()
 )
 # cheap anchors: every date expression contains one; the full scanner only runs around them
 _ANCHOR = re.compile(
@@ -64,7 +69,8 @@ _ANCHOR = re.compile(
 # word cues for each role; the cue nearest the date (left side preferred) decides
 _ROLE_CUES: list[tuple[str, str]] = [
     ("other", r"Federal\s+Register|publication|shares|stock\s+(?:fell|rose|closed)|fell|rose|jumped|slumped|tumbled|"
-              r"surged|soared|plunged|on\s+sale|available|pre-?orders?|ships|shipping"),
+              r"surged|soared|plunged|on\s+sale|available|pre-?orders?|ships|shipping|"
+              r"(?:months|weeks|quarter|half|year|period)\s+(?:to|ended|ending|through)"),
     ("court_ruling",
      r"rul(?:ed|ing|es)|upheld|uphold(?:s|ing)?|struck\s+down|strikes\s+down|overturn(?:ed|s)?|dismiss(?:ed|es)|"
      r"enjoin(?:ed|s)|injunction|verdict|judgment|sided\s+with|"
@@ -76,7 +82,7 @@ _ROLE_CUES: list[tuple[str, str]] = [
      r"took\s+(?:the\s+)?\w+\s+to\s+court|asked\s+(?:the\s+|a\s+)?(?:[\w.]+\s+){0,3}?court"),
     ("extension",
      r"extend\w*\s+(?:\w+\s+){0,3}?(?:deadline|enforcement|ban|licen[cs]e|period|date|suspension|reprieve|pause|"
-     r"exemption|waiver)|extension|postpon(?:e|ed|es|ing)|push(?:ed|es)?\s+back|"
+     r"exemption|waiver)|extension|postpon(?:e|ed|es|ing)|push(?:ed|es|ing)?\s+(?:[\w-]+\s+){0,3}?back|"
      r"delay(?:ed|s|ing)?\s+(?:the\s+)?(?:enforcement|deadline|ban|implementation)|reprieve|grace\s+period|"
      r"not\s+to\s+enforce|non-?enforcement|suspend(?:ed|s)?\s+(?:the\s+|its\s+)?(?:[\w-]+\s+){0,2}(?:rule|ban|order|enforcement)|"
      r"suspension"),
@@ -85,7 +91,7 @@ _ROLE_CUES: list[tuple[str, str]] = [
      r"come[s]?\s+into\s+force|came\s+into\s+force|enter(?:s|ed)?\s+into\s+force|in\s+force|kick(?:s|ed)?\s+in|"
      r"start(?:s|ed)?\s+to\s+apply|appl(?:y|ies)\s+from|onwards?"),
     ("compliance_deadline",
-     r"deadline|must|required\s+to|have\s+to|has\s+to|had\s+until|comply|remove[ds]?|rip\s+out|phase[ds]?\s+out|"
+     r"deadlines?|must|required\s+to|have\s+to|has\s+to|had\s+until|comply|remove[ds]?|rip\s+out|phase[ds]?\s+out|"
      r"(?:consultation|comment\s+period)\s+(?:\w+\s+){0,4}?(?:closes|closed|ends|ended|runs\s+until)|"
      r"comments?\s+(?:are\s+)?due|cease|stop|no\s+longer|expir(?:e|es|ed|y)|compliance\s+date"),
     ("announcement",
@@ -115,11 +121,14 @@ _IMMEDIATE: list[tuple[str, re.Pattern[str]]] = [
         _WS + r"(?:by|until|till|no\s+later\s+than|on\s+or\s+before|deadline\s+(?:of|is|was|on)|"
         r"(?:the\s+)?end\s+of|through)(?:\s+(?:the\s+end\s+of|early|late|mid-?))?(?:\s+model\s+year)?\s*$", re.I)),
 ]
+_IMMEDIATE_LAST = frozenset(
+    "effective starting beginning commencing of effect force from on in with year as by until till than before is was "
+    "through early late mid mid- end".split())
 _EXT_TARGET = re.compile(_WS + r"(?:to|until|through|by|till)\s*$", re.I)
-_AFTER_BAN = re.compile(_WS + r"after\s*$", re.I)
-_BAN_WORDS = re.compile(_WS + r"(?:ban\w*|barred|bars|prohibit\w*|no\s+longer|cannot|can't|not\s+be\s+allowed)\b", re.I)
+_BAN_WORDS = re.compile(_WS + r"(?:ban\w*|barred|bars|prohibit\w*|no\s+longer|no\s+new|cannot|can't|not|"
+    r"stop\w*|cease\w*|exclud\w*)\b", re.I)
 _FUTURE_CUE = re.compile(
-    _WS + r"(?:will|shall|is\s+(?:set|scheduled|expected|due)\s+to|are\s+(?:set|scheduled|expected|due)\s+to|"
+    _WS + r"(?:will|shall|could|might|is\s+(?:set|scheduled|expected|due)\s+to|are\s+(?:set|scheduled|expected|due)\s+to|"
     r"plans?\s+to|intends?\s+to|would|scheduled\s+for|set\s+for|due\s+(?:on|for)|expected\s+(?:on|by))\b",
     re.I,
 )
@@ -133,15 +142,15 @@ _PAST_CUE = re.compile(
 _PRESENT_SCHEDULE = re.compile(
     _WS + r"(?:takes?\s+(?:effect|office|over)|begins?|starts?|opens?|expires?|ends?|closes?|goes|comes?\s+into\s+force|"
     r"enters?\s+into\s+force|kicks?\s+in|is\s+due|are\s+due|applies|apply|becomes?\s+effective|meets?|"
-    r"will\s+\w+(?:\s+\w+)?)(?:\s+(?:effect|into\s+force))?(?:\s+(?:on|from|at|by|in))?\s*$",
+    r"will\s+\w+(?:\s+\w+)?)(?:\s+(?:effect|into\s+force))?(?:\s+at\s+\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.?m\.?)?)?"
+    r"(?:\s+(?:on|from|at|by|in))?\s*$",
     re.I,
 )
 _AVAILABLE = re.compile(_WS + r"(?:available|on\s+sale|download|buy|order|pre-?order|ships?|shipping|open)\b", re.I)
-_EXT_TAIL = re.compile(_WS + r"(?:extend(?:ed|s|ing)?|push(?:ed|es)?\s+back|postpon(?:ed|es))\b[^.;]{0,40}?"
+_EXT_TAIL = re.compile(_WS + r"(?:extend(?:ed|s|ing)?|push(?:ed|es|ing)?\s+(?:[\w-]+\s+){0,3}?back|postpon(?:ed|es)|(?:moved|shifted))\b[^.;]{0,40}?"
                        r"\b(?:to|until|through|till)\s*$", re.I)
 _SPEECH = re.compile(_WS + r"(?:said|says|told|announced|stated|wrote)\b", re.I)
 _ONWARDS = re.compile(r"\s*(?:,\s*)?(?:onwards?|and\s+beyond)\b")
-_FROM_WORD = re.compile(r"\bfrom\s*$", re.I)
 _RANGE_END = re.compile(r"\s*(?:to|until|through|and|-|–)\b")
 _IN_FORCE_SINCE = re.compile(r"(?:effect|force)\s+since\s*$", re.I)
 _IMMEDIATE_EFFECT = re.compile(
@@ -157,7 +166,29 @@ _RECORD_FROM = re.compile(
     r"\b(?:decision|ruling|judgment|order|report|letter|data|figures|statement|notice|filing|documents?|records?|"
     r"e-?mails?|memo|survey|study|photos?|video|footage|post|posts)\s+(?:dated\s+)?from\s*$", re.I)
 _CLAUSE_BREAK = re.compile(r",\s+(?:and|but|while|whereas|although|though)\s+|;\s+")
-_ON_TAIL = re.compile(r"\bon\s*$", re.I)
+# the rest of a list of days whose last item names the year ("March 1, June 1 and September 1, 2026")
+_LIST_YEAR = re.compile(
+    rf"(?:(?:,\s*|,?\s+(?:and|or)\s+)(?:{_MONTH}\.?\s+[0-3]?\d(?:st|nd|rd|th)?|[0-3]?\d(?:st|nd|rd|th)?\s+{_MONTH}\.?)"
+    r")+,?\s+((?:19|20)\d\d)\b")
+# "LONDON, March 12 (Reuters) -": a dateline at the start of a sentence states no event
+_DATELINE = re.compile(r"\s*[A-Z][A-Z.'-]+(?:\s+[A-Z][A-Z.'-]+){0,3}(?:,\s*[A-Z][A-Za-z.]+)?,\s*$")
+# a past-tense verb with no role cue still reports an action on that date ("was agreed in March 2021")
+_PAST_ACTION = re.compile(
+    _WS + r"(?:(?!(?:based|owned|expected|scheduled|planned|estimated|related|limited|used|needed|called|aged|"
+    r"concerned|interested|advanced|hundred|indeed|speed|need|seed|feed|shed|red|bed|dated|titled|headquartered|"
+    r"registered|listed|priced|powered|connected|embedded|integrated|automated|unmanned|advanced|detailed)\b)"
+    r"[a-z]{3,}ed|made|took|gave|began|sent|held|met|won|lost|wrote|chose|sold|bought|brought|struck|found|"
+    r"kept|led|ran|paid|became|chose|drew|set\s+out|set\s+up)\b")
+# who or what acts in an official action: the fallback below needs one of them in the clause
+_OFFICIAL = re.compile(
+    _WS + r"(?:order|rule|ban|law|act|decision|directive|direction|regulation|guidance|guideline|policy|framework|"
+    r"list|regulators?|watchdog|ministry|ministers?|government|officials|agenc(?:y|ies)|commission|court|"
+    r"judge|parliament|lawmakers|legislature|authorities|department|cabinet|council|state|president|premier)\b",
+    re.I)
+_RECORD_WORDS = frozenset({"dated", "marked", "stamped", "headed"})  # "a memo dated May 2"
+_RANGE_WORDS = frozenset({"from", "to", "between", "and"})
+_RULING = re.compile(_WS + "(?:" + _ROLE_CUES[1][1] + r")\b", re.I)
+_FILING_VERB = re.compile(_WS + r"(?:fil(?:ed|es|ing)|sued|sues|lodg\w+|appealed|petitioned|brought|took)\b", re.I)
 _PAST_ROLES = frozenset({"announcement", "court_ruling", "filing"})
 _PAST_AUX = re.compile(_WS + r"(?:took|went|came|was|were|had|did|became|expired|kicked|missed|missing|passed)\b",
                        re.I)
@@ -218,9 +249,12 @@ class DateFinder:
         if not candidates:
             return out
         # a full stop after a word of five lower-case letters ends a sentence: skip the slower check then
-        starts = [0] + [b.end() for b in _BREAK.finditer(text)
-                        if (text[b.start() - 5:b.start()].isalpha() and text[b.start() - 5:b.start()].islower())
-                        or _ends_sentence(text, b.start())]
+        starts = [0]
+        for b in _BREAK.finditer(text):
+            pos = b.start()
+            word = text[pos - 5:pos]
+            if (word.isalpha() and word.islower()) or _ends_sentence(text, pos):
+                starts.append(b.end())
         for m in candidates:
             found = self._normalise(m, text, published)
             if found is None:
@@ -238,14 +272,18 @@ class DateFinder:
                 else:
                     y += 1 if (date.month <= published.month if published else False) else 0
                 date = dt.date(y, date.month, 1)
+            elif (not found.year_given and found.kind in ("mdy", "dmy")
+                  and (ly := _LIST_YEAR.match(text, found.end)) is not None):
+                date = _safe_date(int(ly.group(1)), date.month, date.day) or date
             elif not found.year_given and published is not None and found.kind in ("mdy", "dmy", "mon"):
                 lean = self._lean(left[-40:], role)
                 date = self._infer_year(date, published, lean, found.precision,
                                         past_only=lean < 0 and role in _PAST_ROLES)
             if found.kind == "wd" and published is not None:
                 future = bool(_FUTURE_CUE.search(left[-30:]) or _PRESENT_SCHEDULE.search(left[-30:])) or (
-                    role in _FUTURE_ROLES and not _PAST_CUE.search(left[-40:]))
-                date = self._weekday(m, published, future)
+                    role in _FUTURE_ROLES and not _PAST_CUE.search(left[-40:])
+                    and not _PAST_VERB_TAIL.search(left[-40:]))
+                date = self._weekday(m, published, future, bool(_PAST_AUX.search(left[-60:])))
             if role in _PAST_ROLES and _FUTURE_CUE.search(left[-35:]):
                 role = "other"  # "said the review will conclude later this year": a plan, not an event
             if (role in _PAST_ROLES and not found.year_given and published is not None and date > published
@@ -364,7 +402,7 @@ class DateFinder:
     @staticmethod
     def _lean(left: str, role: str) -> int:
         """+1 when the clause speaks of the future, -1 of the past, 0 when it does not say."""
-        if _FUTURE_CUE.search(left):
+        if _FUTURE_CUE.search(left) or role == "extension":  # an extension moves a date forward
             return 1
         if role in _FUTURE_ROLES:
             return -1 if _PAST_AUX.search(left) else 1
@@ -401,10 +439,12 @@ class DateFinder:
         return best
 
     @staticmethod
-    def _weekday(m: re.Match[str], published: dt.date, future: bool) -> dt.date:
+    def _weekday(m: re.Match[str], published: dt.date, future: bool, past: bool = False) -> dt.date:
         target = _WEEKDAYS.index(m.group("w").lower())
         pre = (m.group("wpre") or "").strip().lower()
         back = (published.weekday() - target) % 7
+        if pre == "by" and past and not future:  # "had been removed by Tuesday" looks back
+            return published - dt.timedelta(days=back)
         if pre in ("next", "until", "by") or (future and pre != "last"):
             ahead = (target - published.weekday()) % 7
             if ahead == 0 and pre in ("next", "until", "by"):
@@ -426,18 +466,23 @@ class DateFinder:
     @staticmethod
     def _role(left: str, right: str, found: _Found) -> str:
         tail = left[-45:]
+        k = len(tail.rstrip())
+        last_word = tail[tail.rfind(" ", 0, k) + 1:k].lower()
+        if last_word in _RECORD_WORDS or (len(left) < 60 and _DATELINE.match(left)):
+            return "other"
         if _EXT_TARGET.search(tail) and (_EXTENSION.search(left[-100:]) or _EXT_TAIL.search(left[-70:])):
             return "extension"
-        if tail.rstrip()[-5:].lower() == "since" and not _IN_FORCE_SINCE.search(tail):
+        if last_word == "since" and not _IN_FORCE_SINCE.search(tail):
             return "other"
-        for role, rx in _IMMEDIATE:
-            if rx.search(tail):
-                return role
-        if _AFTER_BAN.search(tail) and (_BAN_WORDS.search(left[-100:]) or _BAN_WORDS.search(right[:60])):
+        if last_word in _IMMEDIATE_LAST:  # the immediate cues all end with one of these words
+            for role, rx in _IMMEDIATE:
+                if rx.search(tail):
+                    return role
+        if last_word == "after" and (_BAN_WORDS.search(left[-100:]) or _BAN_WORDS.search(right[:60])):
             return "compliance_deadline"
         if found.kind == "off":
             return "compliance_deadline"
-        if found.kind in ("wd", "mdy", "dmy") and _ON_TAIL.search(tail + " " if found.kind != "wd" else "on ") and (
+        if found.kind in ("wd", "mdy", "dmy") and (found.kind == "wd" or last_word == "on") and (
                 _VERB_AFTER.match(right)):
             # "The Commission on Wednesday asked ...": the day of the action the clause reports
             vm = _ALL_CUES.match(right, len(right) - len(right.lstrip()))
@@ -446,7 +491,7 @@ class DateFinder:
                 role = "court_ruling"
             return role
         if _ONWARDS.match(right) or (
-            tail.rstrip()[-4:].lower() == "from" and _FROM_WORD.search(tail) and not _RANGE_END.match(right)
+            last_word == "from" and not _RANGE_END.match(right)
             and not _RECORD_FROM.search(tail)
         ):
             return "other" if _AVAILABLE.search(left[-40:]) else "effective_date"
@@ -472,7 +517,15 @@ class DateFinder:
             dist = int(mm.start() * 1.3) + 15
             if dist < best_dist:
                 best_role = mm.lastgroup or "other"
-        if (best_role == "extension" and (_ON_TAIL.search(tail) or found.kind == "wd")
+        elif (best_dist == 10_000 and last_word not in _RANGE_WORDS
+              and (_OFFICIAL.search(left, max(0, len(left) - 120)) if len(left.strip()) >= 16
+                   else _OFFICIAL.search(right, 0, 60)) and (
+                _PAST_ACTION.search(window, max(0, len(window) - 60))
+                or (len(left.strip()) < 16 and _PAST_ACTION.search(right, 0, 60)))):
+            best_role = "announcement"  # no cue, but a verb in the past tense: the day of that action
+        if best_role == "filing" and _RULING.search(window) and not _FILING_VERB.search(window):
+            best_role = "court_ruling"  # "the court dismissed the petition on Monday": the ruling's day
+        if (best_role == "extension" and (last_word == "on" or found.kind == "wd")
                 and _PAST_CUE.search(left[-60:]) and not _PRESENT_SCHEDULE.search(left[-30:])):
             best_role = "announcement"  # "extended the deadline on Friday": the day of the decision
         if best_role == "announcement" and (_COURT.search(left[-80:]) or _COURT.search(right[:40])) and not (
