@@ -6,7 +6,9 @@ Usage: python benchmarks/enrich.py benchmarks/data/enrich_dev.jsonl [--split dev
 
 Files: enrich_dev.jsonl (dev and holdout splits, written with the system); enrich_holdout2.jsonl
 (30 articles, split "holdout2", written and labelled before looking at any system output, for an
-independent check: non-US bans, cameras, drones, smart meters, port cranes, LiDAR, 8 hard negatives).
+independent check: non-US bans, cameras, drones, smart meters, port cranes, LiDAR, 8 hard negatives);
+enrich_holdout3.jsonl (30 articles, split "holdout3", written and frozen before a later tuning pass:
+US, UK, EU, Canada, Australia, India, Japan, Taiwan, 8 hard negatives).
 
 Each line: id, split ("dev" or "holdout"), title, text, published (YYYY-MM-DD), relevant (bool),
 entities (gold gazetteer keys), discovered (names of organisations/people not in the gazetteer; an

@@ -1,7 +1,7 @@
 """Soak, short version: many cycles against a web that keeps publishing; memory and fds stay flat.
 
 Runs the cycle machinery the daemon uses (one CycleRunner and one Fetcher kept for the whole run,
-as in the daemon) for BANWATCH_SOAK_CYCLES cycles (default 40), the web publishing new articles
+as in the daemon) for BANWATCH_SOAK_CYCLES cycles (default 30), the web publishing new articles
 before each one. The resident set size and the open file descriptors of this process are sampled
 after every cycle; after a warm-up quarter their growth must stay within small bounds.
 The long run against the real daemon process is benchmarks/soak.py.
@@ -23,7 +23,7 @@ from pipeline.fetch import Fetcher
 from pipeline.runtime import Runtime
 from pipeline.store.models import ArticleRow
 
-CYCLES = int(os.environ.get("BANWATCH_SOAK_CYCLES", "40"))
+CYCLES = int(os.environ.get("BANWATCH_SOAK_CYCLES", "30"))
 PER_CYCLE = 12
 SETTINGS = """
 [settings]

@@ -21,7 +21,9 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any] | list[di
     """INSERT … ON CONFLICT DO NOTHING on either backend."""
     dialect = session.get_bind().dialect.name
     ins = pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
-    session.execute(ins.values(values).on_conflict_do_nothing(index_elements=list(conflict)))
+    # executemany of one cached statement; a multi-row VALUES would be compiled anew for every row count
+    session.execute(ins.on_conflict_do_nothing(index_elements=list(conflict)),
+                    values if isinstance(values, list) else [values])
 
 
 def sync_sources(session: Session, config: Config) -> dict[str, int]:
@@ -87,10 +89,14 @@ def given_up_urls(session: Session, canonical_urls: list[str]) -> set[str]:
 
 
 class EntityCache:
-    """Entity key -> id, filled lazily; entity rows are never deleted, so the cache stays true."""
+    """Entity key -> id, filled lazily; entity rows are never deleted, so the cache stays true.
 
-    def __init__(self) -> None:
+    Bounded: discovered entities (new names) keep coming for as long as the daemon runs.
+    """
+
+    def __init__(self, max_entries: int = 50_000) -> None:
         self._ids: dict[str, int] = {}
+        self.max_entries = max_entries
 
     def id_for(self, session: Session, hit: Any, now: datetime) -> int:
         cached = self._ids.get(hit.key)
@@ -107,6 +113,8 @@ class EntityCache:
             }, ["key"])
             ident = session.scalar(select(EntityRow.id).where(EntityRow.key == hit.key))
         assert ident is not None
+        if len(self._ids) >= self.max_entries:
+            self._ids.pop(next(iter(self._ids)))  # the oldest entry
         self._ids[hit.key] = ident
         return ident
 
@@ -115,11 +123,41 @@ class EntityCache:
         self._ids.clear()
 
 
+    def ids_for(self, session: Session, hits: list[Any], now: datetime) -> dict[str, int]:
+        """Ids of all ``hits`` in at most three statements (a SELECT, one INSERT … ON CONFLICT, a SELECT).
+
+        One round of lookups per article instead of up to three per new entity: discovered entities
+        (new names) make misses common, and this was a hot spot of the store path.
+        """
+        out = {h.key: self._ids[h.key] for h in hits if h.key in self._ids}
+        missing = {h.key: h for h in hits if h.key not in out}
+        if not missing:
+            return out
+        wanted = set(missing) | {h.parent_key for h in missing.values() if getattr(h, "parent_key", None)}
+        found = dict(session.execute(select(EntityRow.key, EntityRow.id).where(EntityRow.key.in_(wanted))).all())
+        new = [h for k, h in missing.items() if k not in found]
+        if new:
+            insert_ignore(session, EntityRow, [{
+                "key": h.key, "name": h.name, "type": h.type, "country": h.country, "origin": h.origin,
+                "parent_id": found.get(getattr(h, "parent_key", None) or ""), "first_seen_at": now,
+            } for h in new], ["key"])
+            found.update(session.execute(select(EntityRow.key, EntityRow.id)
+                                         .where(EntityRow.key.in_([h.key for h in new]))).all())
+        for key in missing:
+            ident = found[key]
+            if len(self._ids) >= self.max_entries:
+                self._ids.pop(next(iter(self._ids)))  # the oldest entry
+            self._ids[key] = out[key] = ident
+        return out
+
+
 def save_entities(session: Session, article_id: int, hits: Iterable[Any], cache: EntityCache, now: datetime
                   ) -> None:
+    hits = list(hits)
+    ids = cache.ids_for(session, hits, now)
     merged: dict[int, int] = {}
     for hit in hits:
-        eid = cache.id_for(session, hit, now)
+        eid = ids[hit.key]
         merged[eid] = merged.get(eid, 0) + max(1, int(hit.mentions))
     if merged:  # one executemany, not a unit-of-work flush of ORM objects (a hot spot per article)
         session.execute(insert(ArticleEntityRow), [{"article_id": article_id, "entity_id": e, "mentions": m}
