@@ -515,3 +515,12 @@ def test_unchanged_sitemap_index_still_reads_its_children(testweb: LocalWeb) -> 
     )
     assert second.status == "ok" and "https://news.example/n3" in {c.url for c in second.candidates}
     assert "if-none-match" not in testweb.requests("/idx.xml")[-1].headers
+
+
+def test_odd_feed_dates_go_through_the_lenient_parser_without_raising() -> None:
+    from pipeline.fetch.fastfeed import parse_date
+
+    parse_date("2024-13-45")  # the lenient parser's own oddities must not raise
+    assert parse_date("Mon, 32 Jan 2024 00:00:00 GMT") is None
+    assert parse_date("not a date at all") is None
+    assert parse_date("Thu, 20 Jun 2024 15:00:00 +0000").isoformat() == "2024-06-20T15:00:00+00:00"

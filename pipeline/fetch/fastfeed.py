@@ -55,12 +55,15 @@ def parse_date(value: str | None) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             import calendar
 
-            import feedparser
+            from feedparser.datetimes import _parse_date  # the lenient parser, for odd formats
 
-            parsed = feedparser._parse_date(text)  # the lenient parser, for odd formats
-            if not parsed:
+            try:
+                parsed = _parse_date(text)
+                if not parsed:
+                    return None
+                dt = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+            except (ValueError, OverflowError, OSError, TypeError):
                 return None
-            dt = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
