@@ -12,19 +12,20 @@ is recorded in ``event_merges``. Event and story ids never change.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Text, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from pipeline.store.base import utcnow
@@ -38,6 +39,10 @@ DOC_COUNT_KEY = ""  # term_stats row holding the number of documents
 # Postings carry the first day of the week of a cluster's latest article: fine enough to bound a
 # lookup to a time horizon, coarse enough that most articles joining a cluster rewrite nothing.
 POSTING_DAY_STEP = 7
+TITLE_CACHE_SIZE = 20_000  # headlines whose content words a tracker keeps
+_NORM = "_norm"  # L2 norm of "v", kept in cached (read-only) profiles only, never stored
+_ENTITIES = "_ents"  # the entity terms of "v", likewise
+PROFILE_CACHE_SIZE = 600  # decoded candidate profiles a tracker keeps (~50 kB each in memory)
 
 # ---------------------------------------------------------------------------------------------
 # Text features
@@ -144,11 +149,14 @@ def _norm(vec: dict[str, float]) -> float:
     return math.sqrt(sum(w * w for w in vec.values())) or 1.0
 
 
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    dot = sum(w * b.get(t, 0.0) for t, w in a.items())
-    return dot / (_norm(a) * _norm(b))
+    return sum(w * b.get(t, 0.0) for t, w in a.items())
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    return _dot(a, b) / (_norm(a) * _norm(b))
 
 
 def _top(vec: dict[str, float], n: int) -> dict[str, float]:
@@ -224,8 +232,16 @@ class StorySummary:
 
 
 @dataclass(slots=True)
+class _EventView:
+    """What scoring reads of a candidate event; the row itself is loaded only if it is chosen."""
+
+    id: int
+    profile: dict[str, Any]
+
+
+@dataclass(slots=True)
 class _Candidate:
-    row: Any  # EventRow | StoryRow
+    row: Any  # _EventView
     score: float
     gap_days: float
 
@@ -294,6 +310,18 @@ class StoryTracker:
         self.posting_terms = posting_terms
         self.query_terms = query_terms
         self.max_candidates = max_candidates
+        # content words of recent headlines: each article placed re-ranks its event's titles
+        self._title_words: dict[str, frozenset[str]] = {}
+        # decoded profiles of candidate events (read only: never handed to the ORM)
+        self._profiles: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+
+    def _title_word_set(self, title: str) -> frozenset[str]:
+        words = self._title_words.get(title)
+        if words is None:
+            if len(self._title_words) >= TITLE_CACHE_SIZE:
+                self._title_words.clear()  # bounded; refilled by the events still active
+            words = self._title_words[title] = frozenset(tokens(title))
+        return words
 
     # -- features ------------------------------------------------------------------------------
 
@@ -334,10 +362,19 @@ class StoryTracker:
             df.update(session.execute(select(TermStatRow.term, TermStatRow.df)
                                       .where(TermStatRow.term.in_(chunk + [DOC_COUNT_KEY]))).all())
         n_docs = df.pop(DOC_COUNT_KEY, 0)
-        rows = [{"term": t, "df": 1} for t in [DOC_COUNT_KEY, *terms]]  # sorted: one lock order for all
+        # The document count first: every writer locks that row before any term, so the order in
+        # which one statement updates the known terms cannot deadlock. Known terms take one UPDATE
+        # (a row-by-row upsert of a few hundred terms was the costliest write of clustering); only
+        # new terms are upserted (another writer may add them meanwhile).
+        bump = {"df": lambda ex, c: c.df + 1}
+        upsert(session, TermStatRow.__table__, [{"term": DOC_COUNT_KEY, "df": 1}], ["term"], bump)
+        known = [t for t in terms if t in df]
+        for i in range(0, len(known), 500):
+            session.execute(update(TermStatRow).where(TermStatRow.term.in_(known[i:i + 500]))
+                            .values(df=TermStatRow.df + 1).execution_options(synchronize_session=False))
+        rows = [{"term": t, "df": 1} for t in terms if t not in df]  # sorted: one lock order for all
         for i in range(0, len(rows), 500):
-            upsert(session, TermStatRow.__table__, rows[i:i + 500], ["term"],
-                   {"df": lambda ex, c: c.df + 1})
+            upsert(session, TermStatRow.__table__, rows[i:i + 500], ["term"], bump)
         return df, n_docs
 
     # -- candidates ----------------------------------------------------------------------------
@@ -396,14 +433,37 @@ class StoryTracker:
         if not ids:
             return []
         out = []
-        for ev in session.scalars(select(EventRow).where(EventRow.id.in_(ids), EventRow.merged_into.is_(None))):
-            prof = ev.profile or {}
+        norm = _norm(feats.vector)
+        raw_profile = type_coerce(EventRow.profile, Text)  # the stored JSON text, decoded below
+        for ev_id, raw in session.execute(select(EventRow.id, raw_profile)
+                                          .where(EventRow.id.in_(ids), EventRow.merged_into.is_(None))):
+            prof = self._decoded("event", ev_id, raw)
             if not prof.get("v"):
                 continue
-            out.append(_Candidate(ev, self._similarity(feats.vector, 1, prof["v"], int(prof.get("n") or 1)),
-                                  self._gap_days(prof, feats.when)))
+            if self.linkage == "centroid":  # cosine with both norms known
+                score = _dot(feats.vector, prof["v"]) / (norm * (prof.get(_NORM) or _norm(prof["v"])))
+            else:
+                score = self._similarity(feats.vector, 1, prof["v"], int(prof.get("n") or 1))
+            out.append(_Candidate(_EventView(ev_id, prof), score, self._gap_days(prof, feats.when)))
         out.sort(key=lambda c: (-c.score, c.row.id))
         return out
+
+    def _decoded(self, kind: str, cluster_id: int, raw: Any) -> dict[str, Any]:
+        """A candidate's profile, decoded once per version: most candidates of an article were
+        candidates of the previous ones too, unchanged, and decoding their JSON was the cost that
+        grew with the database. Keyed by the text itself (its hash and length), so never stale.
+        The dict returned is read only (it may carry derived ``_norm``/``_ents`` entries)."""
+        if not isinstance(raw, str):  # a driver that decodes JSON itself (psycopg)
+            return raw or {}
+        key = (kind, cluster_id, len(raw), hash(raw))
+        prof = self._profiles.get(key)
+        if prof is None:
+            if len(self._profiles) >= PROFILE_CACHE_SIZE:
+                self._profiles.clear()
+            prof = self._profiles[key] = json.loads(raw) or {}
+            if prof.get("v"):
+                prof[_NORM] = _norm(prof["v"])
+        return prof
 
     def _admits(self, cand: _Candidate, threshold: float) -> bool:
         window = self.event_window.total_seconds() / 86400
@@ -419,7 +479,7 @@ class StoryTracker:
             return sum(w * b.get(t, 0.0) for t, w in a.items()) / (na * nb)
         return cosine(a, b)
 
-    def _same_development(self, a: EventRow, b: EventRow) -> bool:
+    def _same_development(self, a: EventRow, b: EventRow | _EventView) -> bool:
         """Two events whose centroids are close (after an article joined one) are one development."""
         pa, pb = a.profile or {}, b.profile or {}
         if not pa.get("v") or not pb.get("v"):
@@ -444,16 +504,21 @@ class StoryTracker:
         feats = self.features(session, article, entities, now, dates)
         candidates = self._score_events(session, feats)
         chosen = next((c for c in candidates if self._admits(c, self.event_threshold)), None)
-        if chosen is None:
+        event = None
+        if chosen is not None:  # None if deleted since it was scored
+            event = session.get(EventRow, chosen.row.id, with_for_update=True, populate_existing=True)
+        if event is None:
             event = self._open_event(session, article, feats)
         else:
-            event = session.get(EventRow, chosen.row.id, with_for_update=True, populate_existing=True) or chosen.row
             self._absorb(session, event, article, feats)
+            merged: set[int] = set()
             for other in candidates:
-                if other.row.id == event.id or other.row.merged_into is not None:
+                if other.row.id == event.id or other.row.id in merged:
                     continue
                 if self._same_development(event, other.row):
+                    before = event.id
                     event = self._merge_events(session, event, other.row, article)
+                    merged |= {before, other.row.id} - {event.id}
         article.event_id = event.id
         session.flush()
         log.debug("placed article=%s event=%s story=%s", article.id, event.id, event.story_id)
@@ -497,38 +562,47 @@ class StoryTracker:
         event.profile = prof
         event.article_count = (event.article_count or 0) + 1
         event.outlet_count = len(outlets)
-        event.title = representative_title(titles) or event.title
+        event.title = representative_title(titles, self._title_word_set) or event.title
         event.occurred_on = datetime.fromisoformat(prof["t0"]).date()
         event.last_updated_at = max(_aware(event.last_updated_at) or feats.arrived, feats.arrived)
         event.profile = self._post(session, "event", event.id, prof)
         if event.story_id is not None:
             story = session.get(StoryRow, event.story_id)
             if story is not None:
-                self._touch_story(session, story, feats)
+                self._touch_story(session, story, feats, event)
 
     def _find_story(self, session: Session, feats: ArticleFeatures) -> StoryRow | None:
         ids = self._candidate_ids(session, "story", feats.vector, feats.when, self.story_horizon)
         if not ids:
             return None
-        best: tuple[float, int, StoryRow] | None = None
+        best: tuple[float, int] | None = None
         ents = {t: w for t, w in feats.vector.items() if t[0] == "@"}
-        for story in session.scalars(select(StoryRow).where(StoryRow.id.in_(ids), StoryRow.merged_into.is_(None))):
-            sv = (story.profile or {}).get("v") or {}
+        raw_profile = type_coerce(StoryRow.profile, Text)  # the stored JSON text, decoded (cached) below
+        for story_id, raw in session.execute(select(StoryRow.id, raw_profile)
+                                             .where(StoryRow.id.in_(ids), StoryRow.merged_into.is_(None))):
+            prof = self._decoded("story", story_id, raw)
+            sv = prof.get("v") or {}
             score = cosine(feats.vector, sv)
             # the same protagonists (entities weighted by rarity) also make the same story
-            ent_score = cosine(ents, {t: w for t, w in sv.items() if t.startswith("@")}) if ents else 0.0
+            if ents:
+                if _ENTITIES not in prof:
+                    prof[_ENTITIES] = {t: w for t, w in sv.items() if t.startswith("@")}
+                ent_score = cosine(ents, prof[_ENTITIES])
+            else:
+                ent_score = 0.0
             ok = score >= self.story_threshold or ent_score >= self.story_entity_threshold
             score = max(score, ent_score * self.story_threshold / self.story_entity_threshold)
-            if ok and (best is None or (score, -story.id) > (best[0], -best[1])):
-                best = (score, story.id, story)
-        return best[2] if best else None
+            if ok and (best is None or (score, -story_id) > (best[0], -best[1])):
+                best = (score, story_id)
+        return session.get(StoryRow, best[1]) if best else None
 
     def _attach_story(self, session: Session, story: StoryRow, event: EventRow, feats: ArticleFeatures) -> None:
         event.story_id = story.id
         story.event_count = (story.event_count or 0) + 1
-        self._touch_story(session, story, feats)
+        self._touch_story(session, story, feats, event)
 
-    def _touch_story(self, session: Session, story: StoryRow, feats: ArticleFeatures) -> None:
+    def _touch_story(self, session: Session, story: StoryRow, feats: ArticleFeatures,
+                     event: EventRow | None = None) -> None:
         prof = dict(story.profile or {})
         vec = dict(prof.get("v") or {})
         _add(vec, feats.vector)
@@ -540,26 +614,45 @@ class StoryTracker:
         if story.status != "developing":
             log.info("story_woken story=%s", story.id)
             story.status = "developing"
-        story.title = self._story_title(session, story) or story.title
+        self._retitle_story(session, story, prof, event)
         story.profile = self._post(session, "story", story.id, prof)
 
+    def _retitle_story(self, session: Session, story: StoryRow, prof: dict[str, Any],
+                       event: EventRow | None) -> None:
+        """Title the story after its largest event (earliest on ties): a real headline.
+
+        The profile remembers that event (``best``: article count and id), so when ``event``,
+        which just grew, is compared with it no query is needed; otherwise the events are read.
+        """
+        best = prof.get("best")
+        if event is not None and event.id is not None and event.merged_into is None and best:
+            count, best_id = int(event.article_count or 0), int(best[1])
+            if event.id == best_id or (count, -event.id) > (int(best[0]), -best_id):
+                prof["best"] = [count, event.id]
+                story.title = event.title or story.title
+            return
+        row = self._largest_event(session, story.id)
+        if row is not None:
+            prof["best"] = [int(row[1] or 0), int(row[2])]
+            story.title = row[0] or story.title
+
     @staticmethod
-    def _story_title(session: Session, story: StoryRow) -> str | None:
-        """The title of the story's largest event (earliest on ties): a real headline."""
-        row = session.execute(
-            select(EventRow.title).where(EventRow.story_id == story.id, EventRow.merged_into.is_(None))
+    def _largest_event(session: Session, story_id: int) -> Any:
+        return session.execute(
+            select(EventRow.title, EventRow.article_count, EventRow.id)
+            .where(EventRow.story_id == story_id, EventRow.merged_into.is_(None))
             .order_by(EventRow.article_count.desc(), EventRow.id).limit(1)
         ).first()
-        return row[0] if row else None
 
     # -- merging -------------------------------------------------------------------------------
 
-    def _merge_events(self, session: Session, a: EventRow, b: EventRow, article: ArticleRow) -> EventRow:
+    def _merge_events(self, session: Session, a: EventRow, b: EventRow | _EventView,
+                      article: ArticleRow) -> EventRow:
         """Fold the younger event into the older; ids of both stay, the younger points at the older."""
-        keep, gone = (a, b) if a.id < b.id else (b, a)
-        keep = session.get(EventRow, keep.id, with_for_update=True, populate_existing=True) or keep
-        gone = session.get(EventRow, gone.id, with_for_update=True, populate_existing=True) or gone
-        if gone.merged_into is not None or keep.merged_into is not None:
+        keep_id, gone_id = (a.id, b.id) if a.id < b.id else (b.id, a.id)
+        keep = session.get(EventRow, keep_id, with_for_update=True, populate_existing=True)
+        gone = session.get(EventRow, gone_id, with_for_update=True, populate_existing=True)
+        if keep is None or gone is None or gone.merged_into is not None or keep.merged_into is not None:
             return a
         kp, gp = dict(keep.profile or {}), dict(gone.profile or {})
         self._fold_terms(kp, gp)
@@ -571,7 +664,7 @@ class StoryTracker:
         keep.profile = kp
         keep.article_count = (keep.article_count or 0) + (gone.article_count or 0)
         keep.outlet_count = len(outlets)
-        keep.title = representative_title(kp["titles"]) or keep.title
+        keep.title = representative_title(kp["titles"], self._title_word_set) or keep.title
         keep.occurred_on = datetime.fromisoformat(kp["t0"]).date()
         gone.article_count = 0
         self._retire(session, "event", keep, gone, kp, article, reason="article close to both events")
@@ -582,7 +675,9 @@ class StoryTracker:
         story = session.get(StoryRow, keep.story_id) if keep.story_id else None
         if story is not None:
             story.event_count = max(0, (story.event_count or 0) - 1)
-            story.title = self._story_title(session, story) or story.title
+            sprof = dict(story.profile or {})
+            self._retitle_story(session, story, sprof, None)
+            story.profile = sprof
         return keep
 
     def _merge_stories(self, session: Session, a_id: int, b_id: int, article: ArticleRow) -> None:
@@ -664,19 +759,31 @@ class StoryTracker:
         return count
 
 
-def representative_title(titles: Sequence[str]) -> str | None:
-    """The member headline sharing most words with the others (the earliest on ties)."""
+def representative_title(titles: Sequence[str],
+                         word_set: Callable[[str], frozenset[str]] | None = None) -> str | None:
+    """The member headline sharing most words with the others (the earliest on ties).
+
+    ``word_set`` maps a title to its content words; the tracker passes a cached one, because
+    every article placed recomputes the title of its event from up to 30 headlines.
+    """
     titles = [t for t in titles if t]
     if not titles:
         return None
     if len(titles) <= 2:
         return titles[0]
-    sets = [set(tokens(t)) for t in titles]
+    sets = [word_set(t) if word_set else frozenset(tokens(t)) for t in titles]
+    sizes = [len(s) for s in sets]
+    scores = [0.0] * len(sets)
+    for i, s in enumerate(sets):  # Jaccard is symmetric: each pair once
+        for j in range(i + 1, len(sets)):
+            inter = len(s & sets[j])
+            sim = inter / ((sizes[i] + sizes[j] - inter) or 1)
+            scores[i] += sim
+            scores[j] += sim
     best, best_score = titles[0], -1.0
-    for i, s in enumerate(sets):
-        score = sum(len(s & o) / (len(s | o) or 1) for j, o in enumerate(sets) if j != i)
+    for title, score in zip(titles, scores, strict=True):
         if score > best_score + 1e-9:
-            best, best_score = titles[i], score
+            best, best_score = title, score
     return best
 
 
