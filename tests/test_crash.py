@@ -32,21 +32,9 @@ from pipeline.process import ArticleProcessor
 from pipeline.store import make_engine, session_factory
 from pipeline.store.index_models import DedupSketchRow
 from pipeline.store.models import ArticleDateRow, ArticleEntityRow, ArticleRow, EntityRow, FetchRow
+from tests.testweb import LOCAL_PROFILE
 
 KILLS = int(os.environ.get("BANWATCH_CRASH_KILLS", "10"))
-SETTINGS = """
-[settings]
-allow_private_networks = true
-per_host_delay = "0s"
-per_host_concurrency = 4
-max_retries = 0
-respect_robots = false
-
-[topic]
-name = "Foreign-adversary technology bans"
-vocabulary = "foreign-adversary-tech-bans"
-threshold = 0.5
-"""
 
 
 def banwatch_cmd() -> list[str]:
@@ -130,7 +118,7 @@ def test_sigkill_at_random_points_then_rerun(crash_db: str, tmp_path: Path) -> N
     web = NewsWeb(spec, TemplateBank.builtin())
     with serve(web) as port:
         cfg = tmp_path / "sources.toml"
-        cfg.write_text(SETTINGS + sources_toml(spec.sites, port, one_host=True))
+        cfg.write_text(LOCAL_PROFILE + sources_toml(spec.sites, port, one_host=True))
         engine = make_engine(crash_db)
         sessions = session_factory(engine)
         kills: list[str] = []

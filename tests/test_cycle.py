@@ -16,7 +16,7 @@ from pipeline.config import load_config
 from pipeline.cycle import run_cycle
 from pipeline.runtime import Runtime
 from pipeline.store.models import ArticleDateRow, ArticleEntityRow, ArticleRow, EventRow, FetchRow, SourceRow
-from tests.testweb import testweb_fixture  # noqa: F401
+from tests.testweb import LOCAL_PROFILE, testweb_fixture  # noqa: F401
 
 BAN = ("The Commerce Department on Thursday banned sales of Kaspersky Lab antivirus software in the United "
        "States, citing national security risks posed by the Russian government's influence over the company. "
@@ -63,19 +63,7 @@ def news_site(testweb, tmp_path: Path):
                 content_type="application/rss+xml")
     testweb.add("/broken.xml", "<rss><channel><item><title>oops", content_type="application/rss+xml", status=500)
     cfg = tmp_path / "sources.toml"
-    cfg.write_text(f"""
-[settings]
-allow_private_networks = true
-per_host_delay = "0s"
-per_host_concurrency = 4
-max_retries = 0
-respect_robots = false
-
-[topic]
-name = "Foreign-adversary technology bans"
-vocabulary = "foreign-adversary-tech-bans"
-threshold = 0.5
-
+    cfg.write_text(LOCAL_PROFILE + f"""
 [[source]]
 key = "test-news"
 kind = "feed"

@@ -32,20 +32,7 @@ from pipeline.dedup import canonicalize_url
 from pipeline.runtime import Runtime
 from pipeline.store import make_engine, session_factory
 from pipeline.store.models import ArticleRow, FetchRow
-
-SETTINGS = """
-[settings]
-allow_private_networks = true
-per_host_delay = "0s"
-per_host_concurrency = 4
-max_retries = 0
-respect_robots = false
-
-[topic]
-name = "Foreign-adversary technology bans"
-vocabulary = "foreign-adversary-tech-bans"
-threshold = 0.5
-"""
+from tests.testweb import LOCAL_PROFILE
 
 
 class AsyncTcpProxy:
@@ -182,7 +169,7 @@ def test_cycle_survives_postgres_cut_mid_cycle_and_loses_nothing(pg_url: str, tm
     try:
         with slow_web() as (web, port):
             cfg = tmp_path / "sources.toml"
-            cfg.write_text(SETTINGS + sources_toml(web.spec.sites, port, one_host=True))
+            cfg.write_text(LOCAL_PROFILE + sources_toml(web.spec.sites, port, one_host=True))
             rt = Runtime(load_config(cfg, env={}), via)
             rt.open_db(auto_upgrade=False)
             thread, out = _cycle_in_thread(rt)
@@ -237,7 +224,7 @@ def test_cycle_survives_sqlite_locked_by_a_researcher(tmp_path: Path) -> None:
     db = tmp_path / "locked.db"
     with slow_web() as (web, port):
         cfg = tmp_path / "sources.toml"
-        cfg.write_text(SETTINGS + sources_toml(web.spec.sites, port, one_host=True))
+        cfg.write_text(LOCAL_PROFILE + sources_toml(web.spec.sites, port, one_host=True))
         rt = Runtime(load_config(cfg, env={}), f"sqlite:///{db}")
         rt.open_db(auto_upgrade=True)
         _short_busy_timeout(rt, 200)
@@ -260,7 +247,7 @@ def test_cycle_survives_sqlite_locked_by_a_researcher(tmp_path: Path) -> None:
 
 
 def _daemon_config(path: Path, web: NewsWeb, port: int, interval: str = "10s") -> Path:
-    path.write_text(SETTINGS.replace("[topic]", 'digest_time = "00:00"\noutput_dir = "digests"\n\n[topic]')
+    path.write_text(LOCAL_PROFILE.replace("[topic]", 'digest_time = "00:00"\noutput_dir = "digests"\n\n[topic]')
                     + sources_toml(web.spec.sites, port, one_host=True, interval=interval))
     return path
 

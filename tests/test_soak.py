@@ -22,22 +22,10 @@ from pipeline.cycle import CycleRunner
 from pipeline.fetch import Fetcher
 from pipeline.runtime import Runtime
 from pipeline.store.models import ArticleRow
+from tests.testweb import LOCAL_PROFILE
 
 CYCLES = int(os.environ.get("BANWATCH_SOAK_CYCLES", "30"))
 PER_CYCLE = 12
-SETTINGS = """
-[settings]
-allow_private_networks = true
-per_host_delay = "0s"
-per_host_concurrency = 4
-max_retries = 0
-respect_robots = false
-
-[topic]
-name = "Foreign-adversary technology bans"
-vocabulary = "foreign-adversary-tech-bans"
-threshold = 0.5
-"""
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -85,7 +73,7 @@ def test_soak_memory_and_fds_flat(db_url: str, tmp_path: Path) -> None:
     web = NewsWeb(spec, TemplateBank.builtin(), published=0)
     with serve(web) as port:
         cfg = tmp_path / "sources.toml"
-        cfg.write_text(SETTINGS + sources_toml(spec.sites, port))
+        cfg.write_text(LOCAL_PROFILE + sources_toml(spec.sites, port))
         rt = Runtime(load_config(cfg, env={}), db_url)
         rt.open_db(auto_upgrade=True)
         rss, fds = asyncio.run(soak(rt, web, cfg, CYCLES))

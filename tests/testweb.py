@@ -39,6 +39,22 @@ import pytest
 
 HTML = "text/html; charset=utf-8"
 
+# The profile head of tests that run the pipeline against the local web: private addresses
+# allowed (it is 127.0.0.1), no politeness delay, no retries, and the shipped topic.
+LOCAL_PROFILE = """
+[settings]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+max_retries = 0
+respect_robots = false
+
+[topic]
+name = "Foreign-adversary technology bans"
+vocabulary = "foreign-adversary-tech-bans"
+threshold = 0.5
+"""
+
 
 @dataclass
 class Response:
