@@ -13,7 +13,7 @@ WORKDIR /src
 # dependencies first, so a code change does not reinstall them
 COPY pyproject.toml README.md ./
 RUN python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
-print("\n".join(p["dependencies"] + p["optional-dependencies"]["postgres"] + ["tzdata"]))' > /tmp/requirements.txt
+print("\n".join(p["dependencies"] + p["optional-dependencies"]["postgres"] + p["optional-dependencies"]["brotli"] + ["tzdata"]))' > /tmp/requirements.txt
 RUN /opt/banwatch/bin/pip install -r /tmp/requirements.txt
 COPY pipeline ./pipeline
 COPY migrations ./migrations

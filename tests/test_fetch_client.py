@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import Settings, Source
 from pipeline.fetch import (
+    BadContentEncoding,
     BadContentType,
     ConnectionFailed,
     Fetcher,
@@ -30,10 +31,11 @@ from pipeline.fetch import (
     TooLarge,
     TooManyRedirects,
     backoff_delay,
+    decompress,
     parse_retry_after,
 )
 from pipeline.fetch.charset import decode_body
-from pipeline.fetch.decompress import BoundedDecoder
+from pipeline.fetch.decompress import BoundedDecoder, brotli_available
 from tests.testweb import (
     LocalWeb,
     LoggedRequest,
@@ -83,7 +85,8 @@ def test_user_agent_and_accept_headers(testweb: LocalWeb) -> None:
     assert p.text == "<p>hi</p>" and p.http_status == 200 and p.final_url == testweb.url("/p")
     req = testweb.requests("/p")[0]
     assert req.headers["user-agent"] == "banwatch-test/9 (+https://x.example/bot)"
-    assert req.headers["accept"].startswith("text/html") and req.headers["accept-encoding"] == "gzip, deflate"
+    assert req.headers["accept"].startswith("text/html")
+    assert req.headers["accept-encoding"] == ("gzip, deflate, br" if brotli_available() else "gzip, deflate")
 
 
 def test_slow_response_times_out(testweb: LocalWeb) -> None:
@@ -219,12 +222,66 @@ def test_gzip_and_deflate_encodings_decode(testweb: LocalWeb) -> None:
     testweb.add("/zlib", zlib.compress(b"<p>deflated</p>"), headers={"Content-Encoding": "deflate"})
     raw = zlib.compressobj(wbits=-15)
     testweb.add("/raw", raw.compress(b"<p>raw</p>") + raw.flush(), headers={"Content-Encoding": "deflate"})
-    testweb.add("/br", b"\x0b\x02\x80hi\x03", headers={"Content-Encoding": "br"})
     assert page(testweb, "/gz").text == "<p>zipped é</p>"
     assert page(testweb, "/zlib").text == "<p>deflated</p>"
     assert page(testweb, "/raw").text == "<p>raw</p>"
-    with pytest.raises(Exception, match="unsupported content-encoding 'br'"):
+
+
+def test_without_a_brotli_decoder_br_is_neither_asked_for_nor_accepted(
+    testweb: LocalWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decompress, "_brotli", None)  # as on an install without the brotli package
+    testweb.add("/br", b"\x0b\x02\x80hi\x03", headers={"Content-Encoding": "br"})
+    with pytest.raises(BadContentEncoding, match=r"unsupported content-encoding 'br' \(no brotli decoder"):
         page(testweb, "/br")
+    assert testweb.requests("/br")[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+needs_brotli = pytest.mark.skipif(not brotli_available(), reason="no brotli decoder (pip install brotli)")
+
+
+@needs_brotli
+def test_brotli_encoding_decodes(testweb: LocalWeb) -> None:
+    import brotli
+
+    testweb.add("/br", brotli.compress("<p>brötli</p>".encode()), headers={"Content-Encoding": "br"})
+    testweb.add("/br-cut", brotli.compress(b"<p>" + b"x" * 5000)[:-4], headers={"Content-Encoding": "br"})
+    testweb.add("/br-junk", b"\xff\xfe not brotli at all", headers={"Content-Encoding": "br"})
+    assert page(testweb, "/br").text == "<p>brötli</p>"
+    with pytest.raises(BadContentEncoding, match="truncated br data"):
+        page(testweb, "/br-cut")
+    with pytest.raises(BadContentEncoding, match="corrupt br data"):
+        page(testweb, "/br-junk")
+
+
+def brotli_bomb(size: int) -> bytes:
+    """``size`` zero bytes brotli-compressed: 200 MB become a few hundred bytes."""
+    import brotli
+
+    comp = brotli.Compressor(quality=5)
+    parts = [comp.process(b"\0" * (1 << 20)) for _ in range(size >> 20)]
+    return b"".join(parts) + comp.finish()
+
+
+@needs_brotli
+def test_brotli_bomb_stops_at_the_limit(testweb: LocalWeb) -> None:
+    testweb.add("/br-bomb", brotli_bomb(50 * 1024**2), headers={"Content-Encoding": "br"})
+    with pytest.raises(TooLarge, match="after decompression"):
+        page(testweb, "/br-bomb")
+
+
+@needs_brotli
+def test_brotli_decoder_never_holds_the_expansion() -> None:
+    bomb = brotli_bomb(200 * 1024**2)
+    tracemalloc.start()
+    try:
+        dec = BoundedDecoder("br", 1_000_000)
+        with pytest.raises(TooLarge):
+            dec.feed(bomb)  # the whole bomb in one call: the decoder, not the chunking, must bound it
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dec.produced < 2_000_000 and peak < 8_000_000
 
 
 def test_charsets(testweb: LocalWeb) -> None:
@@ -404,14 +461,19 @@ def test_injected_transport_is_used() -> None:
 @given(
     data=st.binary(max_size=20_000),
     cuts=st.lists(st.integers(min_value=1, max_value=4096), max_size=30),
-    encoding=st.sampled_from(["gzip", "deflate", "identity"]),
+    encoding=st.sampled_from(["gzip", "deflate", "identity", *(["br"] if brotli_available() else [])]),
 )
 @hypothesis_settings(max_examples=60, deadline=None)
 def test_bounded_decoder_equals_one_shot_decoding(data: bytes, cuts: list[int], encoding: str) -> None:
     import gzip
     import zlib
 
-    wire = {"gzip": gzip.compress, "deflate": zlib.compress, "identity": bytes}[encoding](data)
+    compress = {"gzip": gzip.compress, "deflate": zlib.compress, "identity": bytes}
+    if encoding == "br":
+        import brotli
+
+        compress["br"] = brotli.compress
+    wire = compress[encoding](data)
     dec = BoundedDecoder(encoding, len(data))
     out, pos = [], 0
     for n in [*cuts, len(wire)]:
@@ -434,3 +496,11 @@ def test_deflate_bomb_stops_at_the_limit(testweb: LocalWeb) -> None:
     testweb.add("/deflate-bomb", bomb, headers={"Content-Encoding": "deflate"})
     with pytest.raises(TooLarge, match="after decompression"):
         page(testweb, "/deflate-bomb")
+
+
+def test_bot_challenge_is_reported_and_not_retried(testweb: LocalWeb) -> None:
+    challenge = "<html><title>Just a moment...</title></html>"
+    testweb.add("/challenged", challenge, 503, headers={"cf-mitigated": "challenge"})
+    r = source(testweb, "/challenged", settings=replace(FAST, max_retries=2))
+    assert r.status == "error" and r.http_status == 503 and "bot challenge" in (r.error or "")
+    assert len(testweb.requests("/challenged")) == 1  # a plain 503 would have been asked three times

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import shutil
+import socket
 import ssl
 import subprocess
 from dataclasses import replace
@@ -227,3 +228,45 @@ def test_https_to_a_pinned_address_still_verifies_the_host_name(tmp_path: Path) 
         assert [r.host for r in web.requests()] == ["secure.test"]
     finally:
         web.close()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_certificate_failure_is_not_retried(tmp_path: Path) -> None:
+    ca, cert, key = _make_certs(tmp_path)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    handshakes: list[str | None] = []
+    server_ctx.sni_callback = lambda _sock, name, _ctx: handshakes.append(name)
+    web = LocalWeb(tls=server_ctx)
+    try:
+        with pytest.raises(ConnectionFailed, match="TLS certificate rejected") as info:
+            run(
+                lambda f: f.fetch_page(web.url("/feed.xml", host="other.test"), accept="feed"),
+                replace(GUARDED, respect_robots=False, max_retries=2),
+                resolver=web.resolve,
+                allow_networks=["127.0.0.1/32"],
+                ssl_context=ssl.create_default_context(cafile=str(ca)),
+                retry_base=0.01,
+            )
+        assert not info.value.retryable and handshakes == ["other.test"]  # one attempt, not three
+    finally:
+        web.close()
+
+
+@pytest.mark.parametrize("errno, attempts", [(socket.EAI_NONAME, 1), (socket.EAI_AGAIN, 3)])
+def test_nonexistent_host_is_not_retried_but_a_dns_hiccup_is(errno: int, attempts: int) -> None:
+    calls: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:  # what getaddrinfo raises for each case
+        calls.append(host)
+        raise socket.gaierror(errno, "Name or service not known" if attempts == 1 else "Try again")
+
+    src = Source(key="s", name="s", kind="feed", url="http://lapsed.example/feed.xml")
+    r = run(
+        lambda f: f.fetch_source(src, SourceState()),
+        replace(GUARDED, max_retries=2),
+        resolver=resolver,
+        retry_base=0.01,
+    )
+    assert r.status == "error" and "DNS lookup of lapsed.example failed" in (r.error or "")
+    assert len(calls) == attempts

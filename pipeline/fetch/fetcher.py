@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
+import heapq
+import html
+import itertools
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -24,7 +28,7 @@ import httpx
 
 from pipeline.config import Settings, Source
 from pipeline.fetch.charset import decode_body
-from pipeline.fetch.decompress import ACCEPT_ENCODING, GZIP_MAGIC, BoundedDecoder, gunzip_bounded
+from pipeline.fetch.decompress import GZIP_MAGIC, BoundedDecoder, accept_encoding, gunzip_bounded
 from pipeline.fetch.errors import (
     BadContentType,
     ConnectionFailed,
@@ -52,7 +56,7 @@ from pipeline.fetch.results import (
     SourceResult,
     SourceState,
 )
-from pipeline.fetch.sitemaps import parse_sitemap
+from pipeline.fetch.sitemaps import Sitemap, parse_sitemap
 from pipeline.fetch.transport import GuardedTransport
 
 log = logging.getLogger(__name__)
@@ -97,7 +101,8 @@ _MAGIC = (
 )
 ROBOTS_MAX_BYTES = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_RETRY_AFTER = 120.0
-MAX_CHILD_SITEMAPS = 5
+MAX_CHILD_SITEMAPS = 5  # child sitemaps (nested indexes included) fetched per index source and fetch
+MAX_SITEMAP_DEPTH = 3  # levels of sitemap indexes followed, the source's own index being level 1
 INDEX_MARK = "index:"  # prefix of SourceResult.body_hash for a sitemap index
 MAX_IDLE_HOSTS = 5000  # per-host state kept before idle hosts are forgotten
 
@@ -125,6 +130,33 @@ def _validator(value: str | None, limit: int) -> str | None:
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+def _certificate_error(exc: BaseException) -> bool:
+    """Whether a connection failed on TLS certificate verification (anywhere in the cause chain)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_HTML_START = re.compile(
+    rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.I | re.S
+)
+_DIGITS = re.compile(r"\d{1,18}")  # bounded: int() refuses numbers of more than 4300 digits
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.I | re.S)
+
+
+def _html_page_title(page: Page) -> str | None:
+    """The title ("" if none) when a body is an HTML page rather than XML or JSON, else None."""
+    if not _HTML_START.match(page.body[:4096].lstrip(b"\xef\xbb\xbf")):
+        return None
+    found = _TITLE.search(page.text[:20000])
+    return " ".join(html.unescape(found.group(1)).split())[:100] if found else ""
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -163,6 +195,7 @@ class Fetcher:
         retry_base: float = 1.0,
         max_retry_after: float = MAX_RETRY_AFTER,
         max_child_sitemaps: int = MAX_CHILD_SITEMAPS,
+        max_sitemap_depth: int = MAX_SITEMAP_DEPTH,
         rng: random.Random | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -176,6 +209,7 @@ class Fetcher:
         self.retry_base = retry_base
         self.max_retry_after = max_retry_after
         self.max_child_sitemaps = max_child_sitemaps
+        self.max_sitemap_depth = max_sitemap_depth
         self._rng = rng or random.Random()
         self._agent_token = robots_token(settings.user_agent)
         self._gates: dict[str, HostGate] = {}
@@ -196,7 +230,7 @@ class Fetcher:
                 write=settings.read_timeout,
                 pool=None,
             ),
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": accept_encoding()},
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -327,6 +361,7 @@ class Fetcher:
     ) -> Page:
         """One attempt: the redirect chain, each hop checked by the guard (and robots.txt)."""
         visited: list[str] = []
+        statuses: list[int] = []
         current = url
         wire = 0
         while True:
@@ -351,7 +386,9 @@ class Fetcher:
             wire += page.wire_bytes
             if location is None:
                 page.url, page.wire_bytes = url, wire
+                page.moved_permanently = bool(statuses) and all(s in (301, 308) for s in statuses)
                 return page
+            statuses.append(page.http_status)
             nxt = urljoin(current, location.strip())
             if nxt in visited:
                 raise RedirectLoop(f"redirect loop: {' -> '.join([*visited, nxt])}", url=url)
@@ -393,6 +430,10 @@ class Fetcher:
             detail = str(exc) or type(exc).__name__
             if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
                 raise FetchError(f"invalid URL {url}: {detail}", url=url) from None
+            if _certificate_error(exc):  # an expired or wrong certificate does not heal in seconds
+                err = ConnectionFailed(f"TLS certificate rejected for {url}: {detail}", url=url)
+                err.retryable = False
+                raise err from None
             raise ConnectionFailed(f"connection failed for {url}: {detail}", url=url) from None
         except httpx.InvalidURL as exc:
             raise FetchError(f"invalid URL {url}: {exc}", url=url) from None
@@ -424,6 +465,15 @@ class Fetcher:
             return page(), headers["location"]
         if status == 304:
             return page(), None
+        if status >= 300 and headers.get("cf-mitigated", "").strip().lower() == "challenge":
+            err = HTTPStatusError(
+                f"HTTP {status} bot challenge for {url} (cf-mitigated: challenge): the site's CDN "
+                "asks for a browser; ask the site to allow the crawler or drop the source",
+                url=url,
+                http_status=status,
+            )
+            err.retryable = False  # a challenge page answers every automated retry the same way
+            raise err
         if status >= 300:
             reason = response.reason_phrase or ""
             retry_after = parse_retry_after(headers.get("retry-after")) if status in (429, 503) else None
@@ -534,7 +584,21 @@ class Fetcher:
         if state.last_modified:
             conditional["If-Modified-Since"] = state.last_modified
         accept = source.kind if source.kind in ACCEPT else "html"
-        page = await self.fetch_page(source.url, accept=accept, headers=conditional)
+        try:
+            page = await self.fetch_page(source.url, accept=accept, headers=conditional)
+        except HTTPStatusError as exc:
+            if exc.http_status != 410:
+                raise
+            raise HTTPStatusError(
+                f"{exc} (the server says it is gone for good: update or disable the source)",
+                url=exc.url,
+                http_status=410,
+            ) from None
+        moved = (
+            f"moved permanently to {page.final_url}: update the source URL"
+            if page.moved_permanently
+            else None
+        )
         etag = _validator(page.headers.get("etag"), 1024)
         last_modified = _validator(page.headers.get("last-modified"), 100)
         if page.http_status == 304:
@@ -546,6 +610,7 @@ class Fetcher:
                 body_hash=state.body_hash,
                 bytes=page.wire_bytes,
                 final_url=page.final_url,
+                error=moved,
             )
         body_hash = hashlib.sha256(page.body).hexdigest()
         if body_hash == state.body_hash:
@@ -557,10 +622,13 @@ class Fetcher:
                 body_hash=body_hash,
                 bytes=page.wire_bytes,
                 final_url=page.final_url,
+                error=moved,
             )
         wire = page.wire_bytes
         note = None
         try:
+            if not page.body.strip():
+                raise ParseError(f"empty response body (HTTP {page.http_status})", url=page.final_url)
             if source.kind == "feed":
                 body = self._gunzip(page)
                 found = await asyncio.to_thread(parse_feed, body, page.final_url, page.content_type)
@@ -579,6 +647,12 @@ class Fetcher:
                     note = f"link_selector {source.link_selector!r} matched no article links"
         except FetchError as exc:  # unparsable: store no validators, so the next fetch parses again
             error = str(exc)
+            html_title = _html_page_title(page) if source.kind in ("feed", "sitemap") else None
+            if html_title is not None:  # a soft 404, a login or consent wall, a parked domain
+                shown = f" titled {html_title!r}" if html_title else ""
+                error = f"got an HTML page{shown} where a {source.kind} was expected at {page.final_url}"
+            if moved:
+                error += f"; {moved}"
             if source.kind == "feed" and page.text:
                 feeds = discover_feeds(page.text, page.final_url)
                 if feeds:  # the feed URL now serves a web page: point the operator at its feeds
@@ -600,7 +674,7 @@ class Fetcher:
             last_modified=last_modified,
             body_hash=body_hash,
             bytes=wire,
-            error=note,
+            error="; ".join(n for n in (note, moved) if n) or None,
             final_url=page.final_url,
             items_seen=len(found),
         )
@@ -611,40 +685,115 @@ class Fetcher:
         return page.body
 
     async def _sitemap(self, page: Page) -> tuple[list[Candidate], int, str | None, bool]:
-        """Candidates of a sitemap; an index's newest children are followed (bounded, one level deep)."""
+        """Candidates of a sitemap; for an index, those of its newest child sitemaps."""
         doc = await asyncio.to_thread(parse_sitemap, self._gunzip(page), page.final_url)
         if doc.kind == "urlset":
             return doc.candidates, 0, None, False
-        children = sorted(doc.children, key=lambda c: c[1] or datetime.min.replace(tzinfo=UTC), reverse=True)
-        children = [c for c in dict.fromkeys(u for u, _ in children) if c != page.final_url]
-        children = children[: self.max_child_sitemaps]
-        wire = 0
-        failures: list[str] = []
+        found, wire, note = await self._sitemap_tree(page, doc)
+        return found, wire, note, True
 
-        async def one(child: str) -> list[Candidate]:
+    async def _sitemap_tree(self, page: Page, root: Sitemap) -> tuple[list[Candidate], int, str | None]:
+        """Follow an index's children, nested indexes included, newest first, within a budget.
+
+        Best-first over every index read so far: the next child fetched is the newest one known by
+        lastmod (an undated child counts as its index's date; deeper children win ties), so the
+        budget of ``max_child_sitemaps`` fetches -- nested indexes count -- goes down the newest
+        branch instead of being spent on the first level of a per-month index of indexes.
+        Indexes deeper than ``max_sitemap_depth`` (the top one is depth 1) and loops are noted,
+        never followed; a URL listed twice is fetched once.
+        """
+        floor = datetime.min.replace(tzinfo=UTC)
+        heap: list[tuple[float, int, int, str, int, tuple[str, ...], datetime]] = []
+        order = itertools.count()
+        seen = {page.url, page.final_url}
+        skipped: list[str] = []
+        failures: list[str] = []
+        found: dict[int, list[Candidate]] = {}
+        wire = fetched = 0
+
+        def push(index: Sitemap, depth: int, chain: tuple[str, ...], date: datetime) -> None:
+            """Queue an index's children; ``depth`` is the index's level, ``chain`` its ancestors' URLs."""
+            for url, lastmod in numbered_newest_first(index.children):
+                if url in chain:
+                    skipped.append(f"sitemap index loop not followed: {' -> '.join([*chain, url])}")
+                elif url not in seen:
+                    seen.add(url)
+                    key = lastmod or date
+                    heapq.heappush(heap, (-key.timestamp(), -depth, next(order), url, depth, chain, key))
+
+        async def one(n: int, url: str, depth: int, chain: tuple[str, ...], key: datetime) -> None:
             nonlocal wire
             try:
-                sub = await self.fetch_page(child, accept="sitemap")
+                sub = await self.fetch_page(url, accept="sitemap")
                 wire += sub.wire_bytes
+                if sub.final_url != url and sub.final_url in seen:
+                    skipped.append(f"child sitemap {url} redirects to {sub.final_url}, already read")
+                    return
+                seen.add(sub.final_url)
                 parsed = await asyncio.to_thread(parse_sitemap, self._gunzip(sub), sub.final_url)
             except FetchError as exc:
                 failures.append(str(exc))
-                return []
-            if parsed.kind == "index":  # nested indexes are not followed further
-                failures.append(f"nested sitemap index not followed: {child}")
-                return []
-            return parsed.candidates
+                return
+            if parsed.kind == "urlset":
+                found[n] = parsed.candidates
+            elif depth + 1 > self.max_sitemap_depth:
+                skipped.append(f"sitemap index nested deeper than {self.max_sitemap_depth} levels: {url}")
+            else:
+                push(parsed, depth + 1, (*chain, *dict.fromkeys((url, sub.final_url))), key)
 
-        results = await asyncio.gather(*(one(c) for c in children))
-        found = [c for chunk in results for c in chunk]
-        if children and len(failures) == len(children):
-            raise ParseError(f"all {len(children)} child sitemaps failed; first: {failures[0]}", url=page.url)
-        note = (
-            f"{len(failures)} of {len(children)} child sitemaps failed; first: {failures[0]}"
-            if failures
-            else None
-        )
-        return found, wire, note, True
+        push(root, 1, tuple(dict.fromkeys((page.url, page.final_url))), floor)
+        width = max(1, self.settings.per_host_concurrency)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                while heap and len(running) < width and fetched < self.max_child_sitemaps:
+                    *_, url, depth, chain, key = heapq.heappop(heap)
+                    running.add(asyncio.create_task(one(fetched, url, depth, chain, key)))
+                    fetched += 1
+                if not running:
+                    break
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a bug surfaces instead of vanishing with the task
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        if failures and not found:
+            first = failures[0]
+            if len(failures) == fetched:
+                raise ParseError(f"all {fetched} child sitemaps failed; first: {first}", url=page.url)
+            raise ParseError(
+                f"no child sitemap could be read: {len(failures)} of {fetched} failed; first: {first}",
+                url=page.url,
+            )
+        notes = []
+        if failures:
+            notes.append(f"{len(failures)} of {fetched} child sitemaps failed; first: {failures[0]}")
+        if skipped:
+            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+            notes.append(skipped[0] + more)
+        return [c for n in sorted(found) for c in found[n]], wire, "; ".join(notes) or None
+
+
+def numbered_newest_first(children: list[tuple[str, datetime | None]]) -> list[tuple[str, datetime | None]]:
+    """Index entries with each numbered series (``posts-1.xml`` ... ``posts-9.xml``) highest number first.
+
+    Only the order among entries that tie on lastmod depends on this, in practice undated ones:
+    WordPress's own sitemaps list ``wp-sitemap-posts-post-1.xml``, ``-2.xml``, ... without lastmod,
+    oldest posts first, so document order would keep reading the oldest pages once a site has more
+    pages than the child budget. Yoast's unnumbered ``post-sitemap.xml`` is page 1, so it goes last
+    in its series. A series keeps the position of its first entry.
+    """
+    first: dict[str, int] = {}
+    ranked = []
+    for pos, (url, lastmod) in enumerate(children):
+        parts = urlsplit(url)
+        tail = f"{parts.path}?{parts.query}"
+        series = parts.netloc + _DIGITS.sub("", tail)  # post-sitemap.xml and post-sitemap2.xml: one series
+        numbers = tuple(-int(d) for d in _DIGITS.findall(tail)[:4])
+        ranked.append((first.setdefault(series, pos), not numbers, numbers, pos, url, lastmod))
+    return [(url, lastmod) for *_, url, lastmod in sorted(ranked)]
 
 
 def select(candidates: list[Candidate], cap: int) -> list[Candidate]:

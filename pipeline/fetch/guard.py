@@ -50,6 +50,10 @@ def refusal_reason(ip: IPAddress) -> str | None:
     return None
 
 
+# getaddrinfo's "the name does not exist" answers, as opposed to EAI_AGAIN (try again later).
+_NO_SUCH_HOST = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
+
+
 async def system_resolver(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     seen: list[str] = []
@@ -108,7 +112,11 @@ class AddressGuard:
             except TimeoutError:
                 raise Timeout(f"DNS lookup of {host} timed out after {self._timeout:g}s") from None
             except OSError as exc:
-                raise ConnectionFailed(f"DNS lookup of {host} failed: {exc}") from None
+                err = ConnectionFailed(f"DNS lookup of {host} failed: {exc}")
+                if isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_HOST:
+                    err = ConnectionFailed(f"DNS lookup of {host} failed: no such host ({exc})")
+                    err.retryable = False  # the name does not exist (a lapsed domain?): seconds will not help
+                raise err from None
             if not addrs:
                 raise ConnectionFailed(f"DNS lookup of {host} returned no address")
         # Refuse the host if *any* address is refused: a mixed answer is a classic rebinding trick.

@@ -49,6 +49,7 @@ class Page:
     encoding: str
     headers: dict[str, str] = field(default_factory=dict)
     wire_bytes: int = 0  # bytes received before decompression (sum over redirects)
+    moved_permanently: bool = False  # reached through redirects that were all 301/308
 
 
 @dataclass
