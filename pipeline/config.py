@@ -192,8 +192,9 @@ class Settings:
     story_dormant_after: float = 14 * 86400.0
     fetch_log_retention: float = 90 * 86400.0
     log_format: str = "text"
-    # "developments": an event is one development reported within days (the topic default);
-    # "general": looser events that may span weeks, for general news monitoring
+    # "developments" (default): one development per event; later reports join it, articles stating
+    # another action (a headline verb, a later action day, a new deadline) open a new event; holds
+    # on general news too. "general": later reports join even when they state another action.
     event_grouping: str = "developments"
     report_failing_sources_after: float = 86400.0  # the digest lists sources failing for this long
 

@@ -4,8 +4,9 @@ Each relevant, non-duplicate article is placed on arrival: candidate events come
 index (``cluster_postings``: an event's prominent terms and entities, with the day of its latest
 article), so a lookup reads only the postings of clusters active in its time window. The best
 candidate by TF-IDF cosine (IDF from ``term_stats``, kept up to date as articles arrive) wins if it
-clears a threshold that is stricter outside the event window; otherwise the article opens an
-event, which joins the most similar story the same way or opens one. When an article is close to
+clears a threshold that rises with the time since the event, the more so when the article states
+another action (a headline verb of another kind, a later action day) and not at all when it cites
+the event's day (see ``StoryTracker._required``); otherwise the article opens an event, which joins the most similar story the same way or opens one. When an article is close to
 two events at once they are the same development: the younger merges into the older, and the merge
 is recorded in ``event_merges``. Event and story ids never change.
 """
@@ -105,6 +106,42 @@ def clean_headline(title: str) -> str:
     return stripped if len(stripped) >= 20 else title
 
 
+# What a headline says was done, as a small set of action kinds. Different outlets word one
+# action differently ("bans", "bars", "prohibits"), so the kinds are coarse; a headline stating a
+# kind its event's headlines never state reports another development (a ban, then sanctions; a
+# proposed rule, then the final one). Verb forms only: the bare noun ("the ban") names the story,
+# not an action. Headlines outside policy news rarely state any, and then nothing is concluded.
+_ACTIONS: tuple[tuple[str, str], ...] = (
+    ("ban", r"bans|banned|banning|bars|barred|barring|prohibits|prohibited|outlaws|outlawed"),
+    ("sanction", r"sanctions|sanctioned|sanctioning|imposes sanctions|hit with sanctions"),
+    ("list", r"blacklists|blacklisted|adds|added|adding|designates|designated|puts .{0,40} on"),
+    ("unlist", r"delists|delisted|removes? from|removed from|takes? off"),
+    ("sue", r"sues|sued|suing|files suit|takes .{0,40} to court|challenges? .{0,40} in (?:\w+ )?court"),
+    ("ruling", r"rules|ruled|upholds|upheld|strikes down|struck down|blocks|blocked|overturns|overturned|"
+               r"sides with|backs law|loses bid|dismisses|dismissed|enjoins|refuses to halt|refused to halt"),
+    ("propose", r"proposes|proposed|plans to|moves to|seeks to"),
+    ("finalize", r"finalizes|finalises|finalized|finalised|locks in|final rule"),
+    ("sign", r"signs|signed|becomes law|enacts|enacted|passes|passed"),
+    ("revoke", r"revokes|revoked|cancels|cancelled|canceled|withdraws|withdrew"),
+    ("lift", r"lifts|lifted|eases|eased|resumes|resumed|reinstates|reinstated"),
+    ("delay", r"delays|delayed|delaying|postpones|postponed|extends|extended|reprieve|pauses|paused|"
+              r"push(?:es|ed)? back"),
+    ("reject", r"rejects|rejected|denies|denied|refuses|refused"),
+    ("effect", r"takes effect|took effect|goes into effect|went into effect|comes into force|in force|"
+               r"kicks in|goes dark|went dark"),
+    ("exit", r"shuts? down|shutting down|winds? down|exits|exited|lays off|laid off|layoffs|closes|closing"),
+    ("settle", r"settles|settled|agrees to pay|fined|fines|pays? .{0,20}fine"),
+    ("replace", r"replaces|replaced|swaps|swapped"),
+    ("charge", r"charges|charged|indicts|indicted|arrests|arrested|convicts|convicted|sentences|sentenced"),
+)
+_ACTION_RX = re.compile("|".join(f"(?P<{kind}>\\b(?:{rx})\\b)" for kind, rx in _ACTIONS), re.I)
+
+
+def headline_actions(title: str) -> frozenset[str]:
+    """The action kinds a headline states (see _ACTIONS)."""
+    return frozenset(m.lastgroup for m in _ACTION_RX.finditer(title or "") if m.lastgroup)
+
+
 class EntityLike(Protocol):
     key: str
     mentions: int
@@ -126,6 +163,33 @@ class ArticleFeatures:
     arrived: datetime  # when the pipeline saw it (drives dormancy)
     title: str
     outlet: str
+    # day-precision dates the article states: those of past actions (announced, ruled, filed), all
+    # but deadlines and effective dates (which later developments repeat), and those terms alone
+    action_days: frozenset[date] = frozenset()
+    cited_days: frozenset[date] = frozenset()
+    term_days: frozenset[date] = frozenset()
+    kinds: frozenset[str] = frozenset()  # headline_actions(title)
+
+
+PAST_ROLES = frozenset({"announcement", "court_ruling", "filing"})
+FUTURE_ROLES = frozenset({"effective_date", "compliance_deadline", "extension"})
+EVENT_DAYS_KEPT = 40  # an event's own days remembered in its profile ("days"), newest kept
+
+
+def stated_days(dates: Iterable[DateLike]) -> tuple[frozenset[date], frozenset[date], frozenset[date]]:
+    """(action days, cited days, term days) of an article's typed dates; see ArticleFeatures."""
+    actions, cited, terms = set(), set(), set()
+    for d in dates:
+        day, role = getattr(d, "date", None), getattr(d, "role", None)
+        if day is None or getattr(d, "precision", "day") != "day":
+            continue
+        if role in FUTURE_ROLES:
+            terms.add(day)
+            continue
+        cited.add(day)
+        if role in PAST_ROLES:
+            actions.add(day)
+    return frozenset(actions), frozenset(cited), frozenset(terms)
 
 
 def outlet_of(article: ArticleRow) -> str:
@@ -163,6 +227,11 @@ def _top(vec: dict[str, float], n: int) -> dict[str, float]:
     if len(vec) <= n:
         return vec
     return dict(sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+
+def _days_union(days: Iterable[str] | None, more: Iterable[str]) -> list[str]:
+    """ISO days of an event profile, sorted, the newest EVENT_DAYS_KEPT kept (bounded profiles)."""
+    return sorted(set(days or ()) | set(more))[-EVENT_DAYS_KEPT:]
 
 
 def _add(into: dict[str, float], vec: dict[str, float], scale: float = 1.0) -> None:
@@ -246,20 +315,25 @@ class _Candidate:
     gap_days: float
 
 
-# Settings for general news, where a gold "event" also holds follow-ups weeks or years later (the
-# news-events development set): a lenient threshold outside the event window.
+# ``event_grouping = "general"``: later reports join at the lenient threshold even when they state
+# another action. Kept for compatibility; the defaults now hold on general news as well.
 GENERAL_NEWS: Mapping[str, float] = MappingProxyType({"event_threshold": 0.14, "far_event_threshold": 0.22})
 
 
 class StoryTracker:
     """Places articles into events and events into stories, one article at a time.
 
-    The defaults follow banwatch's definition of an event, one development reported within a few
-    days: outside the window an article joins an event only when nearly the same text.
+    An event is one development, however many outlets report it and however late: a report days
+    or weeks on still joins, but an article that states another action (a ban, then sanctions the
+    next day; a proposed rule, then the final one) opens an event of its own in the same story.
 
     Thresholds are cosine similarities of TF-IDF vectors. ``event_threshold`` applies within
-    ``event_window_days`` of an event's articles; ``far_event_threshold`` (stricter) lets a late
-    follow-up of the same development still join up to ``candidate_horizon_days`` away. Stories
+    ``event_window_days`` of an event's articles (``action_margin`` more for each sign of another
+    action: a headline action of another kind, a later action day); past the window the threshold
+    grows by ``threshold_growth`` per doubling of the gap, up to ``follow_up_threshold`` for a
+    later report of the same action or ``far_event_threshold`` for an article stating another
+    action, up to ``candidate_horizon_days`` away. A headline nearly the same as a member's
+    (``headline_match``, Jaccard of content words) is the same report whenever it comes. Stories
     are looked up among those active in the last ``story_horizon_days``, so a dormant story can be
     woken by a new event; an event joins a story on shared vocabulary (``story_threshold``) or on
     shared protagonists (``story_entity_threshold``, cosine of the entity features alone).
@@ -273,8 +347,12 @@ class StoryTracker:
         *,
         event_window_days: float = 3,
         story_dormant_after: float = 14 * 86400,
-        event_threshold: float = 0.25,
+        event_threshold: float = 0.14,
         far_event_threshold: float = 0.70,
+        follow_up_threshold: float = 0.22,
+        threshold_growth: float = 0.08,
+        action_margin: float = 0.1,
+        headline_match: float = 0.6,
         merge_threshold: float = 0.20,
         story_threshold: float = 0.18,
         story_entity_threshold: float = 0.6,
@@ -297,6 +375,10 @@ class StoryTracker:
         self.story_dormant_after = timedelta(seconds=story_dormant_after)
         self.event_threshold = event_threshold
         self.far_event_threshold = far_event_threshold
+        self.follow_up_threshold = follow_up_threshold
+        self.threshold_growth = threshold_growth
+        self.action_margin = action_margin
+        self.headline_match = headline_match
         self.merge_threshold = merge_threshold
         self.story_threshold = story_threshold
         self.story_entity_threshold = story_entity_threshold
@@ -352,7 +434,10 @@ class StoryTracker:
         vec = {t: w / norm for t, w in vec.items()}
         arrived = _aware(article.first_seen_at) or _aware(now) or utcnow()
         when = _aware(article.published_at) or arrived
-        return ArticleFeatures(vec, when, arrived, clean_headline(article.title or ""), outlet_of(article))
+        actions, cited, terms = stated_days(dates)
+        title = clean_headline(article.title or "")
+        return ArticleFeatures(vec, when, arrived, title, outlet_of(article), actions, cited, terms,
+                               headline_actions(title))
 
     def _document_frequencies(self, session: Session, terms: list[str]) -> tuple[dict[str, int], int]:
         """Read the document frequencies of ``terms`` (before this article), then count it in."""
@@ -465,11 +550,63 @@ class StoryTracker:
                 prof[_NORM] = _norm(prof["v"])
         return prof
 
-    def _admits(self, cand: _Candidate, threshold: float) -> bool:
+    def _admits(self, cand: _Candidate, threshold: float, feats: ArticleFeatures) -> bool:
+        if cand.score >= self._required(cand.row.profile, feats, cand.gap_days, threshold):
+            return True
+        # the same headline again: a shared text is enough, however short or late the report
+        return cand.score >= threshold / 2 and self._same_headline(cand.row.profile, feats)
+
+    def _same_headline(self, prof: Mapping[str, Any], feats: ArticleFeatures) -> bool:
+        """Whether the article's headline is (nearly) one of the event's: the same report again,
+        whenever it was published (a late copy, or a date extracted wrong)."""
+        if not self.headline_match or self.headline_match > 1:
+            return False
+        mine = self._title_word_set(feats.title)
+        if len(mine) < 3:
+            return False
+        for title in prof.get("titles") or ():
+            theirs = self._title_word_set(title)
+            inter = len(mine & theirs)
+            if inter and inter / (len(mine) + len(theirs) - inter) >= self.headline_match:
+                return True
+        return False
+
+    def _required(self, prof: Mapping[str, Any], feats: ArticleFeatures, gap_days: float, base: float) -> float:
+        """The similarity an article needs to join the event of profile ``prof``.
+
+        Reports of one development cluster in time, so past the event window the threshold rises
+        with the log of the gap. Signs that the article reports another action: its headline
+        states an action kind the event's never do, it states an action day after all of the
+        event's, or a deadline or effective date the event never stated. Without any, a late
+        article is a later report and needs at most ``follow_up_threshold``; with some, up to
+        ``far_event_threshold``, and ``action_margin`` more per sign (within the window, per
+        sign; past it, per sign beyond the first, since one alone may be a misread date or a
+        wording). Citing a day of the event (a publication or action day) removes the gap.
+        """
+        acts = prof.get("acts") or ()
+        mine = {d.isoformat() for d in feats.action_days}
+        newer = bool(mine and acts and mine.isdisjoint(acts) and max(mine) > max(acts))
+        kinds, terms = prof.get("kinds") or (), prof.get("terms") or ()
+        other = int(newer) + int(bool(feats.kinds and kinds and not feats.kinds.issubset(kinds)))
+        if feats.term_days and terms and not {d.isoformat() for d in feats.term_days}.issubset(terms):
+            other += 1  # a deadline or effective date the event never stated: the terms changed
         window = self.event_window.total_seconds() / 86400
-        if cand.gap_days <= window:
-            return cand.score >= threshold
-        return cand.score >= max(threshold, self.far_event_threshold)
+        if gap_days > window and not other and feats.cited_days:
+            cited = {d.isoformat() for d in feats.cited_days}
+            if not cited.isdisjoint(acts) or not cited.isdisjoint(prof.get("days") or ()):
+                gap_days = 0.0
+        if gap_days <= window:
+            return base + self.action_margin * other
+        if other:  # one sign alone may be a misread date or wording; each further one adds a margin
+            return min(self.far_event_threshold,
+                       self._graded(base, gap_days, self.far_event_threshold) + self.action_margin * (other - 1))
+        return self._graded(base, gap_days, self.follow_up_threshold)
+
+    def _graded(self, base: float, gap_days: float, cap: float) -> float:
+        window = self.event_window.total_seconds() / 86400
+        if gap_days <= window:
+            return base
+        return max(base, min(cap, base + self.threshold_growth * math.log2(gap_days / max(window, 1e-9))))
 
     def _similarity(self, a: dict[str, float], na: int, b: dict[str, float], nb: int) -> float:
         """Centroid cosine, or the mean pairwise cosine of the members (average linkage)."""
@@ -490,9 +627,20 @@ class StoryTracker:
             gap = abs(a0 - b0)
         else:
             gap = max(timedelta(0), b0 - datetime.fromisoformat(pa["t1"]), a0 - datetime.fromisoformat(pb["t1"]))
+        acts_a, acts_b = set(pa.get("acts") or ()), set(pb.get("acts") or ())
+        kinds_a, kinds_b = set(pa.get("kinds") or ()), set(pb.get("kinds") or ())
+        terms_a, terms_b = set(pa.get("terms") or ()), set(pb.get("terms") or ())
+        other = int(bool(acts_a and acts_b and acts_a.isdisjoint(acts_b))) + int(bool(
+            kinds_a and kinds_b and not (kinds_a <= kinds_b or kinds_b <= kinds_a))) + int(bool(
+            terms_a and terms_b and not (terms_a <= terms_b or terms_b <= terms_a)))
+        gap_days = gap.total_seconds() / 86400
         if gap <= self.event_window:
-            return sim >= self.merge_threshold
-        return sim >= max(self.merge_threshold, self.far_event_threshold)
+            return sim >= self.merge_threshold + self.action_margin * other
+        if other:
+            return sim >= min(self.far_event_threshold, self._graded(self.merge_threshold, gap_days,
+                                                                     self.far_event_threshold)
+                              + self.action_margin * (other - 1))
+        return sim >= self._graded(self.merge_threshold, gap_days, self.follow_up_threshold)
 
     # -- placing -------------------------------------------------------------------------------
 
@@ -503,7 +651,7 @@ class StoryTracker:
             session.flush()
         feats = self.features(session, article, entities, now, dates)
         candidates = self._score_events(session, feats)
-        chosen = next((c for c in candidates if self._admits(c, self.event_threshold)), None)
+        chosen = next((c for c in candidates if self._admits(c, self.event_threshold, feats)), None)
         event = None
         if chosen is not None:  # None if deleted since it was scored
             event = session.get(EventRow, chosen.row.id, with_for_update=True, populate_existing=True)
@@ -559,6 +707,13 @@ class StoryTracker:
         outlets = set(prof.get("outlets") or [])
         outlets.add(feats.outlet)
         prof["outlets"] = sorted(outlets)[:500]
+        prof["days"] = _days_union(prof.get("days"), [feats.when.date().isoformat()])
+        if feats.action_days:
+            prof["acts"] = _days_union(prof.get("acts"), [d.isoformat() for d in feats.action_days])
+        if feats.kinds:
+            prof["kinds"] = sorted(set(prof.get("kinds") or ()) | feats.kinds)
+        if feats.term_days:
+            prof["terms"] = _days_union(prof.get("terms"), [d.isoformat() for d in feats.term_days])
         event.profile = prof
         event.article_count = (event.article_count or 0) + 1
         event.outlet_count = len(outlets)
@@ -661,6 +816,11 @@ class StoryTracker:
         kp["titles"] = (list(kp.get("titles") or []) + list(gp.get("titles") or []))[:30]
         outlets = set(kp.get("outlets") or []) | set(gp.get("outlets") or [])
         kp["outlets"] = sorted(outlets)[:500]
+        for key in ("days", "acts", "terms"):
+            if kp.get(key) or gp.get(key):
+                kp[key] = _days_union(kp.get(key), gp.get(key) or [])
+        if kp.get("kinds") or gp.get("kinds"):
+            kp["kinds"] = sorted(set(kp.get("kinds") or ()) | set(gp.get("kinds") or ()))
         keep.profile = kp
         keep.article_count = (keep.article_count or 0) + (gone.article_count or 0)
         keep.outlet_count = len(outlets)

@@ -18,7 +18,7 @@ from pipeline.store import (
     transaction,
 )
 from pipeline.store.index_models import ClusterPostingRow
-from pipeline.stories import StoryTracker, list_stories, representative_title, timeline
+from pipeline.stories import StoryTracker, headline_actions, list_stories, representative_title, timeline
 
 T0 = datetime(2024, 6, 20, 14, 0, tzinfo=UTC)
 
@@ -111,6 +111,42 @@ def test_follow_up_development_is_a_new_event_in_the_same_story(db_engine: Engin
     _, e2, s2 = place(db_engine, tracker, *WIND_DOWN[1], later + timedelta(hours=6))
     assert e1 == e2 != ban_event
     assert s1 == s2 == story
+
+
+def test_later_report_of_the_same_action_by_another_outlet_joins_its_event(db_engine: Engine) -> None:
+    """Six days on (past the event window), other words, no date: nothing says it is another action."""
+    tracker = StoryTracker()
+    _, ban_event, _ = place(db_engine, tracker, *BAN[0], T0, outlet="a.example")
+    late = ("Russia's Kaspersky barred from selling antivirus in America",
+            "American shops and websites must stop selling Kaspersky products next month. The Commerce Department "
+            "says the Moscow-based security firm poses a national security risk, a charge the company denies; "
+            "existing users will be left without updates in the autumn.")
+    _, event, _ = place(db_engine, tracker, *late, T0 + timedelta(days=6), outlet="d.example")
+    assert event == ban_event
+
+
+def test_different_action_by_the_same_agency_next_day_is_a_new_event_in_the_same_story(db_engine: Engine) -> None:
+    """Shared vocabulary, but another action in the headline and a later action day in the text."""
+    tracker = StoryTracker()
+    announced = [Dated(T0.date(), "day", "announcement", "announced on Thursday")]
+    for i, (t, x) in enumerate(BAN[:2]):
+        _, ban_event, story = place(db_engine, tracker, t, x, T0 + timedelta(hours=4 * i), outlet=f"o{i}.example",
+                                    dates=announced)
+    listing = ("Commerce adds Kaspersky units to Entity List",
+               "The Commerce Department added three Kaspersky Lab units to its Entity List on Friday, a day after "
+               "it banned sales of the Russian company's antivirus software in the United States over national "
+               "security risks. Secretary Gina Raimondo said the listing bars exports to the units without a licence.")
+    next_day = T0 + timedelta(days=1)
+    _, event, story2 = place(db_engine, tracker, *listing, next_day, outlet="c.example",
+                             dates=[Dated(next_day.date(), "day", "announcement", "added on Friday")])
+    assert event != ban_event
+    assert story2 == story
+
+
+def test_headline_actions_fold_wordings_of_one_action_and_ignore_the_bare_noun() -> None:
+    assert headline_actions("Commerce bans Kaspersky") == headline_actions("Kaspersky barred from US") == {"ban"}
+    assert headline_actions("Treasury sanctions 12 Kaspersky executives") == {"sanction"}
+    assert headline_actions("Kaspersky vows to fight the ban") == frozenset()
 
 
 def test_article_close_to_two_events_merges_them_and_records_it(db_engine: Engine) -> None:
