@@ -14,7 +14,6 @@ Decisions tested here:
 from __future__ import annotations
 
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from html import escape
@@ -159,16 +158,18 @@ def test_hostile_content_end_to_end(hostile_site, db_url: str) -> None:
     rt.close()
 
 
-@pytest.mark.skipif(os.environ.get("BANWATCH_FUZZ_HEAVY") != "1", reason="opt-in: BANWATCH_FUZZ_HEAVY=1")
 @pytest.mark.timeout(60)
 def test_many_paragraphs_page_is_bounded() -> None:
-    """A 9 MB page of 11,000 ordinary paragraphs (within max_body_size) must extract in reasonable time.
+    """A 9 MB page of 11,000 ordinary paragraphs (within max_body_size) must extract in reasonable time,
+    keeping every paragraph of the part that is parsed (the first MAX_CHARS characters).
 
-    Known failure (extract): body._repeats compares every long block with every block taken before it,
-    so the cost is quadratic in the number of paragraphs: ~37 s of CPU for this page, in the event loop.
+    The check for repeated copies of the article compared every long block with every block taken before
+    it (~37 s of CPU for this page, in the event loop); it now looks blocks up by key.
     """
     from pipeline.extract import extract_article
+    from pipeline.extract.core import MAX_CHARS
 
     filler = "Kaspersky equipment was banned from federal networks under the rule. " * 12
     html = page("Kaspersky ban", [f"Paragraph {i}: {filler}" for i in range(11_000)])
-    assert len(extract_article(html, "http://example.com/a").text) > 8_000_000
+    whole = html[:MAX_CHARS].count("</p>")  # and the paragraph cut at MAX_CHARS
+    assert extract_article(html, "http://example.com/a").text.count("Paragraph ") == whole + 1

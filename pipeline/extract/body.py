@@ -25,6 +25,8 @@ _JUNK_SEL = (
     "script, style, noscript, template, svg, iframe, object, embed, canvas, button, select, textarea, input, "
     "nav, aside, footer, figure, figcaption, dialog, video, audio, picture, map, menu, head"
 )
+_JUNK_TAGS = frozenset(tag.strip() for tag in _JUNK_SEL.split(","))
+_JUNK_OR_ROLE_SEL = _JUNK_SEL + ", [role]"
 _JUNK_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "dialog", "alert", "search"})
 
 # Class/id words of boilerplate containers. A class token counts when its last segment (split on - and _)
@@ -104,10 +106,9 @@ def _boiler_kind(value: str, cache: dict[str, int]) -> int:
 _PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
 
 _BLOCKS = "p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, dd, dt, td, th, div, section, header, table, ul, ol"
-# Text blocks without block descendants, as one compound selector (lexbor parses selectors on every call).
-_LEAF_SEL = ":is({}):not(:has({}))".format(
-    ", ".join(t for t in _BLOCKS.split(", ") if t not in ("table", "ul", "ol")), _BLOCKS)
-_IN_LINK_SEL = "a p, a div, a li, a dd, a td, a blockquote, a section, a header"
+_NEVER_LEAF = frozenset({"table", "ul", "ol"})  # blocks that hold blocks, never text of their own
+# Blocks skipped when inside a link (a linked card); headings in links stay (linked headlines).
+_LINKED_SKIP = frozenset({"p", "div", "li", "dd", "td", "blockquote", "section", "header"})
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 # Whole lines that are page furniture, in the languages of the news we read. Only short lines are tested.
@@ -145,19 +146,22 @@ def _link_len(node: LexborNode) -> int:
 
 def remove_junk(root: LexborNode) -> None:
     """Drop elements that never hold article text (scripts, navigation, share bars, cookie banners…)."""
-    for node in root.css(_JUNK_SEL):
-        node.decompose(False)
-    for node in root.css("[role]"):
-        if (node.attributes.get("role") or "").lower() in _JUNK_ROLES and node.tag not in _PROTECTED_TAGS:
+    for node in root.css(_JUNK_OR_ROLE_SEL):  # one walk of the tree for both
+        if node.tag in _JUNK_TAGS:
+            node.decompose(False)
+        elif (node.attributes.get("role") or "").lower() in _JUNK_ROLES and node.tag not in _PROTECTED_TAGS:
             node.decompose(False)
     guard = _SizeGuard(root)
     for node in root.css(_HIDDEN_SEL):
         if node.tag not in _PROTECTED_TAGS and not guard.holds_much(node):
             node.decompose(False)
-    verdicts: dict[str, int] = {}
-    tokens: dict[str, int] = {}
+    verdicts, tokens = _VERDICTS, _TOKEN_VERDICTS
+    if len(verdicts) > _VERDICTS_MAX:
+        verdicts.clear()
+    if len(tokens) > _VERDICTS_MAX:
+        tokens.clear()
     for node in root.css(_CLASSED_SEL):
-        attrs = node.attributes
+        attrs = node.attributes  # one dict: two lookups on the node cost twice as much
         kind = 0
         for key in ("class", "id"):
             value = attrs.get(key)
@@ -171,6 +175,14 @@ def remove_junk(root: LexborNode) -> None:
             continue
         if kind == _STRONG or not guard.holds_much(node):
             node.decompose(False)
+
+
+# Verdicts of class/id values and of their tokens, kept across pages: a site's pages share a template, so
+# classifying the same values again was a tenth of the extraction time. Pure functions of the string;
+# cleared when large (the values of every site ever read would grow without bound).
+_VERDICTS: dict[str, int] = {}
+_TOKEN_VERDICTS: dict[str, int] = {}
+_VERDICTS_MAX = 50_000
 
 
 class _SizeGuard:
@@ -287,11 +299,8 @@ def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
     good: dict[int, int] = {}
     nodes: dict[int, LexborNode] = {}
     chains: dict[int, list[int]] = {}  # node id -> ids of it and its ancestors (shared by sibling leaves)
-    in_links = {n.mem_id for n in root.css(_IN_LINK_SEL)}
     leaves: list[_Leaf] = []
-    for node in root.css(_LEAF_SEL):
-        if node.mem_id in in_links:
-            continue
+    for node in _leaf_blocks(root, skip_linked=True):
         parent = node.parent
         if parent is None:
             continue
@@ -327,6 +336,67 @@ def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
         if value > best_value:
             best, best_value = nid, value
     return best, leaves
+
+
+def _leaf_blocks(root: LexborNode, *, skip_linked: bool) -> list[LexborNode]:
+    """The leaf text blocks under ``root`` (blocks without block descendants) in document order; with
+    ``skip_linked``, without the blocks inside a link (cards whose whole text is a link).
+
+    One pass over the blocks: each marks its nearest block ancestor as no leaf, and learns from it
+    whether it sits in a link, so the cost is linear in the size of the tree. (The selectors
+    ``:not(:has(…))`` and ``a p`` did this in lexbor, but walk every block's subtree and ancestors:
+    quadratic on a page of thousands of nested elements.)
+    """
+    blocks = root.css(_BLOCKS)
+    if not blocks:
+        return []
+    root_id = root.mem_id
+    root_linked = False
+    node: LexborNode | None = root
+    while node is not None:  # a link around the container itself
+        if node.tag == "a":
+            root_linked = True
+            break
+        node = node.parent
+    linked: dict[int, bool] = {}  # block id -> inside a link
+    # non-block node id -> (its nearest block ancestor, 0 for none; a link between the two)
+    hops: dict[int, tuple[int, bool]] = {}
+    not_leaf: set[int] = set()
+    for block in blocks:
+        path: list[int] = []
+        path_links: list[bool] = []
+        node = block.parent
+        anchor, tail = 0, False
+        while node is not None:
+            nid = node.mem_id
+            if nid in linked:
+                anchor = nid
+                break
+            hop = hops.get(nid)
+            if hop is not None:
+                anchor, tail = hop
+                break
+            if nid == root_id:
+                break
+            path.append(nid)
+            path_links.append(node.tag == "a")
+            node = node.parent
+        if anchor:
+            not_leaf.add(anchor)
+        through = tail
+        for i in range(len(path) - 1, -1, -1):  # the nodes walked through learn the same answer
+            through = through or path_links[i]
+            hops[path[i]] = (anchor, through)
+        linked[block.mem_id] = through or (linked[anchor] if anchor else root_linked)
+    out = []
+    for block in blocks:
+        bid = block.mem_id
+        if bid in not_leaf or block.tag in _NEVER_LEAF:
+            continue
+        if skip_linked and linked[bid] and block.tag in _LINKED_SKIP:
+            continue
+        out.append(block)
+    return out
 
 
 def _ancestor_chain(start: LexborNode, chains: dict[int, list[int]], nodes: dict[int, LexborNode]) -> list[int]:
@@ -366,10 +436,7 @@ def _serialise(containers: list[LexborNode], title: str | None, *, strict: bool)
     """Text blocks of whole containers (a configured selector, or the body when nothing scored)."""
     leaves: list[_Leaf] = []
     for container in containers:
-        found = container.css(_LEAF_SEL)
-        if strict:
-            in_links = {n.mem_id for n in container.css(_IN_LINK_SEL)}
-            found = [node for node in found if node.mem_id not in in_links]
+        found = _leaf_blocks(container, skip_linked=strict)
         leaves.extend(_Leaf(node, []) for node in (found if found else [container]))
     return _blocks_to_paragraphs(leaves, title, strict=strict)
 
@@ -383,6 +450,7 @@ def _blocks_to_paragraphs(leaves: list[_Leaf], title: str | None, *, strict: boo
     """
     blocks: list[tuple[str, bool]] = []
     seen: set[str] = set()
+    taken = _Taken()
     title_key = _norm(title).casefold() if title else None
     for leaf in leaves:
         if not leaf.length:
@@ -404,10 +472,11 @@ def _blocks_to_paragraphs(leaves: list[_Leaf], title: str | None, *, strict: boo
                     continue
                 # a long "heading" is a lede set in a heading tag
                 prose = len(text) >= (_LEDE_HEADING if tag in _HEADING_TAGS else _EDGE_PROSE)
-            if len(text) > 400 and _repeats(text, blocks):
+            if len(text) > 400 and taken.covered(text) >= 0.5 * len(text):
                 continue
             seen.add(key)
             blocks.append((text, prose))
+            taken.add(text)
     if strict:
         first = next((i for i, b in enumerate(blocks) if b[1]), None)
         if first is None:
@@ -417,11 +486,75 @@ def _blocks_to_paragraphs(leaves: list[_Leaf], title: str | None, *, strict: boo
     return [text for text, _ in blocks]
 
 
-def _repeats(text: str, blocks: list[tuple[str, bool]]) -> bool:
-    """True if a long block mostly repeats paragraphs already taken (a second copy of the article, e.g.
-    for a read-aloud player or a print version, flattened into one block)."""
-    covered = sum(len(b) for b, _ in blocks if len(b) >= 60 and b in text)
-    return covered >= 0.5 * len(text)
+class _Taken:
+    """The blocks taken so far, to tell when a long block mostly repeats them (a second copy of the
+    article, e.g. for a read-aloud player or a print version, flattened into one block).
+
+    Comparing every long block with every block before it is quadratic (37 s for a page of 11,000
+    paragraphs), so past a few dozen blocks they are indexed by the characters after their first space:
+    where a block occurs in a text, a space of the text is followed by its key, so the text is compared
+    only with the blocks whose key follows one of its spaces, at the one position each can start. Blocks
+    without a usable space (CJK) are compared whole. Crafted pages could still make many blocks share a
+    key, so the comparisons of one page have a budget; beyond it no more blocks are dropped as repeats.
+    """
+
+    __slots__ = ("_all", "_indexed", "_by_key", "_whole", "_budget")
+
+    def __init__(self) -> None:
+        self._all: list[str] = []
+        self._indexed = 0  # blocks of _all in the index (it is built when first needed)
+        self._by_key: dict[str, list[tuple[int, str]]] = {}
+        self._whole: list[str] = []
+        self._budget = _REPEAT_BUDGET
+
+    def add(self, text: str) -> None:
+        if len(text) >= _REPEAT_MIN:
+            self._all.append(text)
+
+    def _index(self) -> None:
+        for text in self._all[self._indexed:]:
+            space = text.find(" ")
+            if 0 <= space <= len(text) - 1 - _REPEAT_KEY:
+                self._by_key.setdefault(text[space + 1:space + 1 + _REPEAT_KEY], []).append((space, text))
+            else:
+                self._whole.append(text)
+        self._indexed = len(self._all)
+
+    def covered(self, text: str) -> int:
+        """Characters of ``text`` that are copies of taken blocks (each block counted once)."""
+        budget = self._budget
+        if budget <= 0:
+            return 0
+        if len(self._all) <= _REPEAT_DIRECT:  # few blocks: comparing them all is cheaper than the index
+            self._budget = budget - len(self._all) * (_REPEAT_CHECK + len(text))
+            return sum(len(block) for block in self._all if block in text)
+        self._index()
+        found: set[str] = set()
+        by_key = self._by_key
+        space = text.find(" ")
+        while space >= 0 and budget > 0:
+            candidates = by_key.get(text[space + 1:space + 1 + _REPEAT_KEY])
+            if candidates:
+                for offset, block in candidates:
+                    budget -= _REPEAT_CHECK + len(block)
+                    if space >= offset and block not in found and text.startswith(block, space - offset):
+                        found.add(block)
+            space = text.find(" ", space + 1)
+        for block in self._whole:
+            if budget <= 0:
+                break
+            budget -= _REPEAT_CHECK + len(text)
+            if block in text:
+                found.add(block)
+        self._budget = budget
+        return sum(len(block) for block in found)
+
+
+_REPEAT_MIN = 60  # shorter blocks (datelines, "Read more") repeat without making a copy
+_REPEAT_KEY = 12
+_REPEAT_DIRECT = 48
+_REPEAT_CHECK = 64  # a comparison's fixed cost, in characters, for the budget
+_REPEAT_BUDGET = 50_000_000  # characters compared per page: tens of milliseconds
 
 
 _BR_RE = re.compile(r"(?:<br\s*/?>\s*){2,}", re.I)

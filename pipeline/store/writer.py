@@ -20,7 +20,9 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any] | list[di
                   conflict: Iterable[str]) -> None:
     """INSERT … ON CONFLICT DO NOTHING on either backend."""
     dialect = session.get_bind().dialect.name
-    ins = pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
+    # a Core insert of the table: on an ORM class it would take the slower ORM bulk path
+    table = getattr(model, "__table__", model)
+    ins = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
     # executemany of one cached statement; a multi-row VALUES would be compiled anew for every row count
     session.execute(ins.on_conflict_do_nothing(index_elements=list(conflict)),
                     values if isinstance(values, list) else [values])
@@ -159,9 +161,9 @@ def save_entities(session: Session, article_id: int, hits: Iterable[Any], cache:
     for hit in hits:
         eid = ids[hit.key]
         merged[eid] = merged.get(eid, 0) + max(1, int(hit.mentions))
-    if merged:  # one executemany, not a unit-of-work flush of ORM objects (a hot spot per article)
-        session.execute(insert(ArticleEntityRow), [{"article_id": article_id, "entity_id": e, "mentions": m}
-                                                   for e, m in merged.items()])
+    if merged:  # one Core executemany: neither a unit-of-work flush nor the ORM bulk path (hot spots per article)
+        session.execute(insert(ArticleEntityRow.__table__),
+                        [{"article_id": article_id, "entity_id": e, "mentions": m} for e, m in merged.items()])
 
 
 def save_dates(session: Session, article_id: int, dates: Iterable[Any]) -> None:
@@ -174,7 +176,7 @@ def save_dates(session: Session, article_id: int, dates: Iterable[Any]) -> None:
         rows.append({"article_id": article_id, "date": d.date, "precision": d.precision, "role": d.role,
                      "snippet": (d.snippet or "")[:1000] or None})
     if rows:
-        session.execute(insert(ArticleDateRow), rows)
+        session.execute(insert(ArticleDateRow.__table__), rows)
 
 
 def start_fetch(session: Session, source_id: int, url: str | None, node: str | None, *, target: str = "source"
