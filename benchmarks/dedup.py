@@ -1,23 +1,30 @@
 """Near-duplicate benchmark: syndicated copies found, false merges, lookup time as the store grows.
 
-Usage: python benchmarks/dedup.py PATH.jsonl [--sizes 10000,100000] [--seed 7]
+Usage: python benchmarks/dedup.py PATH.jsonl [--sizes 10000,100000] [--seed 7] [--repeat 5]
+       [--db postgresql://postgres@127.0.0.1:5432/postgres]
 
 PATH is a JSONL of real articles (id, url, title, text, and a gold ``event`` label), e.g.
 ../shared/datasets/news-events/articles.jsonl. Through the code the pipeline uses
-(canonicalize_url, fingerprint, Deduplicator on a temporary SQLite database):
+(canonicalize_url, fingerprint, Deduplicator) on a temporary SQLite database, or with ``--db`` on a
+temporary database created on that PostgreSQL server (and dropped afterwards):
 
 1. the real articles are stored in publication order; pairs of distinct articles on the same
    gold event must stay apart (a pair whose shorter text has half of its sentences verbatim in the
    longer one is a wire copy, not an own report, and is reported separately);
 2. a syndicated copy of each article is made (other site boilerplate, another headline, a
    paragraph cut or one added, tracking parameters on the URL) and must be found;
-3. the store is filled with synthetic articles (sentences of the real ones shuffled together) to
-   each size, and the time of one lookup (find_duplicate) is measured at each size.
+3. the store is filled with synthetic articles (sentences of the real ones shuffled together,
+   framed by the same site boilerplate as the copies, as a real corpus is) to each size; at each
+   size 100 new syndicated copies (not stored) and 100 new unrelated texts are looked up
+   (find_duplicate), ``--repeat`` times: the median lookup time of each run, the median over runs,
+   and how many of the copies are still found. The "index floor" is a lookup whose band keys and
+   hash match nothing: the index probes alone, whose cost grows only with the B-tree depth.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
@@ -25,6 +32,9 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +42,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import text as sql  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from pipeline.dedup import Deduplicator, Fingerprint, canonicalize_url, fingerprint  # noqa: E402
 from pipeline.store import ArticleRow, Base, make_engine, session_factory, transaction  # noqa: E402
@@ -128,8 +140,8 @@ def fill(engine: Any, rows: list[dict[str, Any]], count: int, start: int, rng: r
         batch_a.clear(), batch_s.clear(), batch_b.clear()
 
     for i in range(start, start + count):
-        text = " ".join(rng.sample(pool, 12))
-        fp = fingerprint(None, text)
+        body = " ".join([rng.choice(HEADERS), *rng.sample(pool, 12), rng.choice(FOOTERS)])
+        fp = fingerprint(None, body)
         batch_a.append({"id": i, "url": f"https://filler.example/{i}", "canonical_url": f"https://filler.example/{i}",
                         "text": "", "content_hash": fp.content_hash, "first_seen_at": now, "is_relevant": True,
                         "word_count": 0, "duplicate_count": 0})
@@ -142,14 +154,44 @@ def fill(engine: Any, rows: list[dict[str, Any]], count: int, start: int, rng: r
         flush()
 
 
-def time_lookups(sessions: Any, dedup: Deduplicator, fps: list[Fingerprint]) -> float:
-    times = []
+def time_lookups(sessions: Any, dedup: Deduplicator, probes: list[tuple[Fingerprint, int | None]],
+                 repeat: int) -> tuple[list[float], int, int]:
+    """Median lookup time (ms) of each of ``repeat`` runs over the probes, copies found, texts merged
+    that should not be (probes whose root is None)."""
+    runs, found, wrong = [], 0, 0
     with sessions() as s:
-        for fp in fps:
-            t = time.perf_counter()
+        for fp, _ in probes:  # warm-up: the fill has just pushed the index pages out of the caches
             dedup.find_duplicate(s, fp)
-            times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+        for _ in range(repeat):
+            times, found, wrong = [], 0, 0
+            for fp, root in probes:
+                t = time.perf_counter()
+                first = dedup.find_duplicate(s, fp)
+                times.append((time.perf_counter() - t) * 1000)
+                found += root is not None and first == root
+                wrong += root is None and first is not None
+            runs.append(statistics.median(times))
+    return runs, found, wrong
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[str]:
+    """A temporary SQLite file (RAM-backed when possible), or a new database on a PostgreSQL server."""
+    if not url:
+        shm = Path("/dev/shm")  # the fill is I/O, not what is measured
+        with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
+            yield f"sqlite:///{Path(tmp) / 'dedup.db'}"
+        return
+    name = f"banwatch_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sql(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,14 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("path", type=Path)
     ap.add_argument("--sizes", default="10000,100000", help="stored-article counts for the lookup timing")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=5, help="timing runs at each size (median of run medians)")
+    ap.add_argument("--db", help="a PostgreSQL server URL to benchmark on instead of SQLite")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     rows = [r for r in load(args.path) if len((r.get("text") or "").split()) >= 60]
     dedup = Deduplicator()
 
-    shm = Path("/dev/shm")  # RAM-backed when available: the fill is I/O, not what is measured
-    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'dedup.db'}")
+    with database(args.db) as url:
+        engine = make_engine(url)
         Base.metadata.create_all(engine)
         sessions = session_factory(engine)
 
@@ -213,9 +256,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"false merges, different events: {cross} pairs")
         print(f"same-event wire copies already in the data (verbatim sentences), merged: {merged_wire}/{wire}")
 
-        # 3. lookup time as the store grows
-        probes = copy_fps[:100] + [fingerprint(None, " ".join(rng.sample(
-            [s for r in rows for s in _SENT.split(r["text"])], 12))) for _ in range(100)]
+        # 3. lookup time as the store grows: new copies (not stored) and new unrelated texts
+        pool = [s for r in rows for s in _SENT.split(r["text"]) if s.strip()]
+        copies = [(fingerprint(*syndicate(r, rows, rng)[1:]), root[r["id"]]) for r in rng.sample(rows, 100)]
+        unrelated = [(fingerprint(None, " ".join([rng.choice(HEADERS), *rng.sample(pool, 12), rng.choice(FOOTERS)])),
+                      None) for _ in range(100)]
+        # the floor: band keys and a hash found nowhere, so a lookup is its index probes alone
+        absent = [(dataclasses.replace(fp, content_hash=f"{rng.getrandbits(256):064x}",
+                                       band_keys=tuple(rng.randrange(-(1 << 63), 1 << 63) for _ in fp.band_keys)),
+                   None) for fp, _ in unrelated]
         stored = len(rows) * 2
         next_id = 10_000_000
         for size in sorted(int(x) for x in args.sizes.split(",")):
@@ -224,9 +273,18 @@ def main(argv: list[str] | None = None) -> int:
                 fill(engine, rows, size - stored, next_id, rng)
                 next_id += size - stored
                 stored = size
+                if engine.dialect.name == "postgresql":  # what autovacuum does after a bulk load
+                    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                        conn.execute(sql("VACUUM ANALYZE"))
             fill_s = time.perf_counter() - t
-            ms = time_lookups(sessions, dedup, probes)
-            print(f"lookup at {stored:>7} stored articles: median {ms:.3f} ms (fill {fill_s:.0f} s)")
+            runs, hits, wrong = time_lookups(sessions, dedup, copies + unrelated, args.repeat)
+            c_runs = time_lookups(sessions, dedup, copies, args.repeat)[0]
+            u_runs = time_lookups(sessions, dedup, unrelated, args.repeat)[0]
+            f_runs = time_lookups(sessions, dedup, absent, args.repeat)[0]
+            print(f"lookup at {stored:>7} stored articles ({engine.dialect.name}): median {statistics.median(runs):.3f} ms "
+                  f"(runs {' '.join(f'{m:.3f}' for m in runs)}; copies {statistics.median(c_runs):.3f}, "
+                  f"unrelated {statistics.median(u_runs):.3f}, index floor {statistics.median(f_runs):.3f}); new copies found {hits}/{len(copies)}, "
+                  f"unrelated merged {wrong}/{len(unrelated)} (fill {fill_s:.0f} s)", flush=True)
         engine.dispose()
     return 0
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from pipeline.dedup import Deduplicator, canonicalize_url, estimate_jaccard, fingerprint, normalize_guid
 from pipeline.store import ArticleRow, session_factory, transaction
-from pipeline.store.index_models import DedupBandRow
+from pipeline.store.index_models import DedupBandRow, DedupSketchRow
 
 WIRE = [
     "WASHINGTON (AP) — The Commerce Department on Thursday barred the sale of Kaspersky Lab antivirus "
@@ -150,3 +150,55 @@ def test_empty_or_tiny_texts_are_never_copies_of_each_other(db_engine: Engine) -
     assert dup is None
     _store(db_engine, "https://b.example/1", "One", "Read more")
     assert _store(db_engine, "https://b.example/2", "Two", "Read more")[1] is None
+
+
+def _copy_of_wire() -> str:
+    """A syndicated copy of WIRE: other boilerplate, one paragraph cut."""
+    return ("Sign up for our morning newsletter.\n" + "\n".join(WIRE[:3] + WIRE[4:])
+            + "\nCopyright 2024 The Associated Press. All rights reserved.")
+
+
+def _share_bands(engine: Engine, keys: list[int], count: int) -> None:
+    """``count`` unrelated articles that hold ``keys`` among their band keys, as shared boilerplate does."""
+    other = fingerprint(None, OWN_REPORT)
+    with transaction(session_factory(engine)) as s:
+        for i in range(count):
+            row = _article(s, f"https://boilerplate.example/{i}", "Other", f"Other story {i}", other)
+            s.add(DedupSketchRow(article_id=row.id, signature=other.signature_bytes(),
+                                 shingle_count=other.shingle_count))
+            s.add_all(DedupBandRow(band_key=k, article_id=row.id) for k in keys)
+
+
+def test_over_full_buckets_do_not_hide_the_original(db_engine: Engine) -> None:
+    """Half the original's buckets hold many other articles; only the best-evidenced candidate is
+    verified, and it is the original (its rare buckets outweigh the crowded ones)."""
+    dedup = Deduplicator(bucket_cap=4, max_candidates=1)
+    first, _ = _store(db_engine, "https://apnews.example/article/1", "US bans Kaspersky", "\n".join(WIRE))
+    keys = fingerprint(None, "\n".join(WIRE)).band_keys
+    _share_bands(db_engine, list(keys[::2]), 12)
+    copy = fingerprint("Russian antivirus banned", _copy_of_wire())
+    with session_factory(db_engine)() as s:
+        assert dedup.find_duplicate(s, copy) == first
+
+
+def test_original_found_when_all_its_buckets_are_over_full(db_engine: Engine) -> None:
+    """Every band of the original is crowded (its sentences quoted everywhere): hits in many
+    over-full buckets still add up to a candidate."""
+    dedup = Deduplicator(bucket_cap=4, max_candidates=2)
+    first, _ = _store(db_engine, "https://apnews.example/article/1", "US bans Kaspersky", "\n".join(WIRE))
+    _share_bands(db_engine, list(fingerprint(None, "\n".join(WIRE)).band_keys), 12)
+    copy = fingerprint("Russian antivirus banned", _copy_of_wire())
+    with session_factory(db_engine)() as s:
+        assert dedup.find_duplicate(s, copy) == first
+
+
+def test_copy_indexes_only_band_keys_its_original_lacks(db_engine: Engine) -> None:
+    first, _ = _store(db_engine, "https://apnews.example/article/1", "US bans Kaspersky", "\n".join(WIRE))
+    second, dup = _store(db_engine, "https://localpaper.example/1", "Russian antivirus banned", _copy_of_wire())
+    assert dup == first
+    with session_factory(db_engine)() as s:
+        own = set(s.scalars(select(DedupBandRow.band_key).where(DedupBandRow.article_id == first)))
+        added = set(s.scalars(select(DedupBandRow.band_key).where(DedupBandRow.article_id == second)))
+    copy_keys = set(fingerprint(None, _copy_of_wire()).band_keys)
+    assert copy_keys & own  # the copy shares bands with its original ...
+    assert added == copy_keys - own  # ... and stores only the others
