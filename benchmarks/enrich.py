@@ -3,12 +3,16 @@
 Usage: python benchmarks/enrich.py benchmarks/data/enrich_dev.jsonl [--split dev|holdout|all] [--errors]
        [--errors-split dev] [--negatives /work/shared/datasets/news-events/articles.jsonl]
        python benchmarks/enrich.py benchmarks/data/enrich_holdout2.jsonl --split all
+       python benchmarks/enrich.py benchmarks/data/enrich_holdout4.jsonl --split all   # the blind one
 
 Files: enrich_dev.jsonl (dev and holdout splits, written with the system); enrich_holdout2.jsonl
 (30 articles, split "holdout2", written and labelled before looking at any system output, for an
 independent check: non-US bans, cameras, drones, smart meters, port cranes, LiDAR, 8 hard negatives);
 enrich_holdout3.jsonl (30 articles, split "holdout3", written and frozen before a later tuning pass:
-US, UK, EU, Canada, Australia, India, Japan, Taiwan, 8 hard negatives).
+US, UK, EU, Canada, Australia, India, Japan, Taiwan, 8 hard negatives); enrich_holdout4.jsonl (30
+articles, split "holdout4", written and labelled blind, without reading the code or running the
+system: US federal and state, UK, EU, Germany, Sweden, India, Australia, Canada, Netherlands/Japan,
+South Korea, 8 hard negatives).
 
 Each line: id, split ("dev" or "holdout"), title, text, published (YYYY-MM-DD), relevant (bool),
 entities (gold gazetteer keys), discovered (names of organisations/people not in the gazetteer; an
@@ -97,6 +101,9 @@ def evaluate(articles: list[dict], enricher: Enricher, show_errors: bool) -> dic
                 errs.append(f"  linked missing={sorted(gold_e - pred_e)} extra={sorted(pred_e - gold_e)}")
             if gold_t ^ pred_t:
                 errs.append(f"  dates missing={sorted(gold_t - pred_t)} extra={sorted(pred_t - gold_t)}")
+                for d in out.dates:  # the sentence of each extra date, to classify the error
+                    if (d.iso(), d.role) not in gold_t:
+                        errs.append(f"    {d.iso()} {d.role}: {d.snippet[:160]}")
             if pred_d - matched or missed:
                 errs.append(f"  discovered missing={missed} extra={sorted(pred_d - matched)}")
             if a["relevant"] != out.is_relevant:

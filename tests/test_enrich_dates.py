@@ -241,3 +241,182 @@ def test_generalisation_roles(text, expected):
 ])
 def test_generalisation_not_dates(text):
     assert found(text, GEN_PUB) == set()
+
+
+# -- issue 5: the clause that governs a date, year references, ranges and attributions (own sentences) ---------
+
+@pytest.mark.parametrize("text, expected", [
+    # the past-tense verb of the clause dates an action even when it sits far before the date
+    ("The trade ministry added the two equipment makers to its export control list in 2021.",
+     ("2021", "announcement")),
+    ("The measures, approved by the Cabinet Office and the Home Office last year, cover all laptops.",
+     ("2024", "announcement")),
+    # a subject with its date fronted: the verb follows the date
+    ("A similar government order in May 2022 required agencies to delete the app.", ("2022-05", "announcement")),
+    # a noun naming an official action: "a decision by ... in", "to ban ..., in"
+    ("The notice follows a decision by the telecoms regulator in early 2024 to review the vendors.",
+     ("2024", "announcement")),
+    ("Ohio was the second state to ban the app on government phones, in March 2023.",
+     ("2023-03", "announcement")),
+    # an aside between verb and date is skipped
+    ("The government forced the sale of the chip plant by its owner, which is based in Shanghai, in 2021.",
+     ("2021", "announcement")),
+    # ", and in 2022 it stopped ...": the verb of a short clause follows its date
+    ("Since 2019 the regulator has kept a register of risky vendors, and in 2022 it stopped approving their "
+     "radios.", ("2022", "announcement")),
+    # phrasal verbs: "called in the deal"
+    ("The minister called in the takeover for a security review in October 2023.", ("2023-10", "announcement")),
+])
+def test_clause_verb_dates_an_action(text, expected):
+    assert expected in found(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a relative clause has its own verb: "a review that began in 2024" is not the order's day
+    ("Ottawa has ordered the vendor to close its office, ending a security review that began in 2023.",
+     ("2023", "other")),
+    # an obligation or plan in the clause: nothing happened on that date
+    ("Under the rules, operators must have filed their network plans with the regulator in 2024.",
+     ("2024", "other")),
+    # a present-tense verb between the past verb and the date: the date belongs to that clause
+    ("A clip uploaded by a student has become the most-watched video on the platform this month.",
+     ("2025-06", "other")),
+    # "for last year": a reporting period
+    ("The operator reported a rise in profit for last year on Thursday.", ("2024", "other")),
+    # "The decision follows a robocall last month": the date belongs to the robocall, not the decision
+    ("The decision follows a scam call last month that copied the minister's voice.", ("2025-05", "other")),
+    # a past role cannot lie in a year after publication
+    ("The minister signed a plan that reshapes the network in 2027.", ("2027", "other")),
+])
+def test_clause_verb_limits(text, expected):
+    assert expected in found(text)
+
+
+def test_month_with_this_year_is_one_date():
+    assert found("The court dismissed the appeal in February this year.") == {("2025-02", "court_ruling")}
+
+
+def test_month_of_that_year_takes_the_last_stated_year():
+    got = found("The agency banned the software in May 2023. It added the firm to a list in July of that year.")
+    assert ("2023-07", "announcement") in got
+
+
+def test_weekday_before_a_day_does_not_hide_the_cue():
+    got = found("Disposable vapes will be banned from Sunday, July 6, under new rules.")
+    assert got == {("2025-07-06", "effective_date")}
+
+
+def test_from_day_and_verb_is_not_a_range():
+    assert ("2025-07-04", "effective_date") in found("The carrier will block the app from July 4 and refund users.")
+
+
+def test_took_full_effect():
+    assert ("2025-06-15", "effective_date") in found("The state ban took full effect on Sunday.")
+
+
+def test_since_at_least_is_a_period():
+    assert found("Hackers have targeted the ministry since at least March 2024.") == {("2024-03", "other")}
+
+
+def test_holiday_named_after_a_weekday_is_no_action_day():
+    assert ("2025-06-13", "announcement") not in found("The retailer said sales over the Black Friday weekend doubled.")
+
+
+def test_between_two_days_is_a_period():
+    got = found("The firm said shoppers placed 2 million orders between Friday and Monday.")
+    assert {r for _, r in got} == {"other"}
+
+
+def test_until_instead_of_an_earlier_date_is_an_extension():
+    got = found("Carriers now have until 30 June 2026, instead of 31 March 2026, to strip out the gear.")
+    assert ("2026-06-30", "extension") in got
+
+
+def test_closing_attribution_is_not_the_day_of_saying():
+    assert found("A ruling is not expected before late 2026, two lawyers said.") == {("2026", "other")}
+
+
+def test_quote_attribution_is_not_the_day_of_saying():
+    assert ("2025-01", "other") in found('"Our budget was fixed in January," said Ana Ruiz, a clinic manager.')
+
+
+def test_when_clause_event_dates_the_period():
+    got = found("The rival app gained two million users last month when a national ban briefly took effect.")
+    assert ("2025-05", "effective_date") in got
+
+
+def test_comment_period_range_end_is_its_deadline():
+    got = found("A comment period ran from April 2 to May 2, and the agency received 90 comments.")
+    assert ("2025-05-02", "compliance_deadline") in got
+
+
+def test_enforcement_discretion_until_is_an_extension():
+    got = found("The agency said it would exercise enforcement discretion until 1 March 2026 for small operators.")
+    assert ("2026-03-01", "extension") in got
+
+
+def test_availability_far_before_from_is_not_an_effective_date():
+    got = found("The new routers will be available through retailers in Europe and Latin America from August.")
+    assert got == {("2025-08", "other")}
+
+
+def test_comparison_from_a_period_is_not_an_effective_date():
+    assert found("Exports fell 8 percent in May, down from the previous year.") >= {("2024", "other")}
+
+
+def test_begins_with_model_year_is_effective():
+    assert ("2029", "effective_date") in found("The software rules, which begin with model year 2029, cover trucks.")
+
+
+def test_court_said_is_its_ruling():
+    got = found("The High Court said on Tuesday that the ban was lawful.")
+    assert got == {("2025-06-17", "court_ruling")}
+
+
+def test_had_taken_effect_looks_back():
+    dec = dt.date(2025, 12, 19)
+    assert ("2025-01-19", "effective_date") in found("The law had taken effect on January 19, a court noted.", dec)
+
+
+def test_cue_scan_matches_the_plain_alternation():
+    import re
+
+    from pipeline.enrich import dates
+    plain = re.compile(dates._WS + "(?:" + "|".join(f"(?P<{r}>{x})" for r, x in dates._ROLE_CUES) + r")\b", re.I)
+    text = ("The court ruled on Monday; the firm filed an appeal, said it would comply, and the ban takes full "
+            "effect in May. Shares fell. No longer available; the deadline was pushed back to June, no later than.")
+    for pos, end in ((0, len(text)), (5, 60), (40, 41), (17, len(text) - 3)):
+        assert [(m.span(), m.lastgroup) for m in dates._ALL_CUES.finditer(text, pos, end)] == [
+            (m.span(), m.lastgroup) for m in plain.finditer(text, pos, end)]
+
+
+def test_distant_cue_verb_needs_no_official_actor():
+    # a role cue ("ordered") dates the action whoever acts; a country is no "official" word
+    assert ("2020-07", "announcement") in found(
+        "Britain ordered the two vendors out of all of its fixed and mobile networks in July 2020.")
+
+
+def test_court_in_a_later_clause_does_not_make_a_ruling():
+    got = found("The state banned the app in May 2023, though a judge later blocked the law.")
+    assert ("2023-05", "announcement") in got
+
+
+def test_a_later_plain_verb_governs_the_date_not_an_earlier_cue():
+    assert ("2009", "other") in found("The stadium was opened in 1998 and was fully repainted in 2009.")
+
+
+def test_every_cue_is_indexed_by_its_first_letters():
+    from pipeline.enrich import dates
+    assert all(starts is not None for _, _, starts in dates._ALL_CUES.alts)
+
+
+def test_cue_scan_without_an_index_finds_the_same_cues(monkeypatch):
+    import re
+
+    from pipeline.enrich import dates
+    monkeypatch.setattr(dates, "_sp", None)  # as on a Python whose re internals differ
+    unindexed = dates._CueScan(dates._ROLE_CUES, re.I)
+    assert all(starts is None for _, _, starts in unindexed.alts)
+    text = "The agency said the rule takes effect on May 1 and that firms must comply by June; a judge ruled."
+    assert [(m.span(), m.lastgroup) for m in unindexed.finditer(text)] == [
+        (m.span(), m.lastgroup) for m in dates._ALL_CUES.finditer(text)]

@@ -13,7 +13,11 @@ immediate effect" makes the day of an announcement in the same sentence its effe
 Without any cue, a past-tense verb with an official actor in its clause ("the framework was agreed in
 March 2021") reports an action on that day; datelines ("OSLO, June 11 (Reuters) -"), dated records
 ("a memo dated May 2") and the ends of ranges stay "other". Modals ("could", "might") make a plan,
-days in a list share the year stated at its end, and an extension's new date leans forward.
+days in a list share the year stated at its end, and an extension's new date leans forward. A date no
+cue reaches takes its role from the verb governing its own clause ("added both companies to the Entity
+List in 2019"; not across "which"/"that"/"since" clauses), from an action noun with an official actor
+("a decision by the regulator in late 2025") or from a "when" clause after it; "in January this year" and
+"in May of that year" are one month; closing attributions (", officials said.") date nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +25,14 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
+
+try:  # private modules of the re package (3.11+): used only to index the cues by first letters
+    import re._constants as _sc
+    import re._parser as _sp
+except ImportError:  # pragma: no cover - another Python: the cue scan tries every cue at every word
+    _sc = _sp = None  # type: ignore[assignment]
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.enrich.model import TypedDate
@@ -66,6 +78,131 @@ _ANCHOR = re.compile(
     r"|[Yy]esterday|[Tt]oday|19\d\d|20\d\d|month|year|days)\b"
 )
 
+def _prefixes(items: list, k: int = 3) -> set[tuple[str, bool]]:
+    """The lower-case starts (up to ``k`` characters) every match of a parsed pattern begins with.
+
+    Each item is (start, open): ``open`` means anything may follow. Over-approximates (lookarounds and
+    wide classes are treated as "anything"), so the set is a safe filter of where a match can begin.
+    """
+    state = {("", False)}
+    for op, av in items:
+        if all(o or len(x) >= k for x, o in state):
+            break
+        if op is _sc.LITERAL:
+            alts = {(chr(av).lower(), False)}
+        elif op is _sc.IN:
+            chars: set[str] = set()
+            for o, a in av:
+                if o is _sc.LITERAL:
+                    chars.add(chr(a).lower())
+                elif o is _sc.RANGE and a[1] - a[0] < 30:
+                    chars.update(chr(c).lower() for c in range(a[0], a[1] + 1))
+                else:
+                    chars = set()
+                    break
+            alts = {(c, False) for c in chars} or {("", True)}
+        elif op in (_sc.AT, _sc.ASSERT, _sc.ASSERT_NOT):
+            alts = {("", False)}  # zero width
+        elif op is _sc.SUBPATTERN:
+            alts = _prefixes(av[3], k)
+        elif op is _sc.ATOMIC_GROUP:
+            alts = _prefixes(av, k)
+        elif op is _sc.BRANCH:
+            alts = set().union(*(_prefixes(b, k) for b in av[1]))
+        elif op in (_sc.MAX_REPEAT, _sc.MIN_REPEAT, _sc.POSSESSIVE_REPEAT):
+            alts = {(x, o or av[1] > 1) for x, o in _prefixes(av[2], k)}
+            if av[0] == 0:
+                alts.add(("", False))
+        else:
+            alts = {("", True)}
+        state = {(x, o) if o or len(x) >= k else ((x + y)[:k], yo) for x, o in state for y, yo in alts}
+    return state
+
+
+def _alternatives(rx: str) -> list[str]:
+    """The top-level alternatives of a pattern's source."""
+    out, cur, depth, in_class, escaped = [], [], 0, False, False
+    for ch in rx:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "|" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _start_sets(alt: str, flags: int) -> list[frozenset[str]] | None:
+    """The 1-, 2- and 3-letter starts of a cue alternative, or None (try it at every word) when the
+    pattern's start cannot be worked out (an unlisted construct, or re internals that changed)."""
+    try:
+        starts = {x for x, _ in _prefixes(list(_sp.parse(alt, flags)))}
+    except Exception:  # noqa: BLE001 - a private API: fall back to the plain scan, never fail the import
+        return None
+    if "" in starts:
+        return None
+    return [frozenset(x for x in starts if len(x) == n) for n in (1, 2, 3)]
+
+
+class _CueScan:
+    """The role cues as one alternation of named groups, matched only at the start of a word and, there,
+    only with the alternatives that can begin with the word's first three letters (a pattern per start,
+    compiled once). Same matches as the whole alternation; the cues are some 150 alternatives, so trying
+    them all at every word was most of the date finder's time."""
+
+    def __init__(self, roles: list[tuple[str, str]], flags: int) -> None:
+        self.flags = flags
+        self.alts = []
+        for role, rx in roles:
+            for alt in _alternatives(rx):
+                self.alts.append((role, alt, _start_sets(alt, flags)))
+        self.by_start: dict[str, re.Pattern[str] | None] = {}
+
+    def _pattern(self, seg: str) -> re.Pattern[str] | None:
+        rx = self.by_start.get(seg, False)
+        if rx is False:
+            groups: list[tuple[str, list[str]]] = []
+            for role, alt, starts in self.alts:
+                if starts is None or seg in starts[2] or seg[:2] in starts[1] or seg[:1] in starts[0]:
+                    if not groups or groups[-1][0] != role:
+                        groups.append((role, []))
+                    groups[-1][1].append(alt)
+            rx = re.compile(_WS + "(?:" + "|".join(f"(?P<{r}>{'|'.join(a)})" for r, a in groups) + r")\b",
+                            self.flags) if groups else None
+            if len(self.by_start) < 50_000:
+                self.by_start[seg] = rx
+        return rx
+
+    def match(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
+        rx = self._pattern(text[pos:pos + 3].lower())
+        return rx.match(text, pos, len(text) if endpos is None else endpos) if rx is not None else None
+
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None):
+        end = len(text) if endpos is None else endpos
+        last = pos
+        for w in _WORD_START.finditer(text, pos, end):
+            p = w.start()
+            if p >= last and (rx := self._pattern(text[p:p + 3].lower())) is not None and (
+                    m := rx.match(text, p, end)) is not None:
+                last = m.end()
+                yield m
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
+        return next(self.finditer(text, pos, endpos), None)
+
+
+_WORD_START = re.compile(r"(?<![A-Za-z])[A-Za-z]")
+
 # word cues for each role; the cue nearest the date (left side preferred) decides
 _ROLE_CUES: list[tuple[str, str]] = [
     ("other", r"Federal\s+Register|publication|shares|stock\s+(?:fell|rose|closed)|fell|rose|jumped|slumped|tumbled|"
@@ -84,10 +221,10 @@ _ROLE_CUES: list[tuple[str, str]] = [
      r"extend\w*\s+(?:\w+\s+){0,3}?(?:deadline|enforcement|ban|licen[cs]e|period|date|suspension|reprieve|pause|"
      r"exemption|waiver)|extension|postpon(?:e|ed|es|ing)|push(?:ed|es|ing)?\s+(?:[\w-]+\s+){0,3}?back|"
      r"delay(?:ed|s|ing)?\s+(?:the\s+)?(?:enforcement|deadline|ban|implementation)|reprieve|grace\s+period|"
-     r"not\s+to\s+enforce|non-?enforcement|suspend(?:ed|s)?\s+(?:the\s+|its\s+)?(?:[\w-]+\s+){0,2}(?:rule|ban|order|enforcement)|"
+     r"not\s+to\s+enforce|non-?enforcement|(?:enforcement\s+)?discretion|suspend(?:ed|s)?\s+(?:the\s+|its\s+)?(?:[\w-]+\s+){0,2}(?:rule|ban|order|enforcement)|"
      r"suspension"),
     ("effective_date",
-     r"effective|take[sn]?\s+effect|taking\s+effect|took\s+effect|went\s+into\s+effect|go(?:es)?\s+into\s+effect|"
+     r"effective|(?:take[sn]?|taking|took)\s+(?:full\s+|partial\s+|legal\s+)?effect|went\s+into\s+effect|go(?:es)?\s+into\s+effect|"
      r"come[s]?\s+into\s+force|came\s+into\s+force|enter(?:s|ed)?\s+into\s+force|in\s+force|kick(?:s|ed)?\s+in|"
      r"start(?:s|ed)?\s+to\s+apply|appl(?:y|ies)\s+from|onwards?"),
     ("compliance_deadline",
@@ -107,14 +244,14 @@ _ROLE_CUES: list[tuple[str, str]] = [
 ]
 # "(?<![A-Za-z])(?=[A-Za-z])" lets the engine skip positions inside words quickly (a 6x speed-up over \b)
 _WS = "(?<![A-Za-z])(?=[A-Za-z])"
-_ALL_CUES = re.compile(_WS + "(?:" + "|".join(f"(?P<{role}>{rx})" for role, rx in _ROLE_CUES) + r")\b", re.I)
+_ALL_CUES = _CueScan(_ROLE_CUES, re.I)
 _EXTENSION = re.compile(_WS + "(?:" + _ROLE_CUES[3][1] + ")", re.I)
 _COURT = re.compile(_WS + r"(?:judge|court|justices|panel)\b", re.I)
 
 # cues that sit right before the date and settle its role (checked on the last few words)
 _IMMEDIATE: list[tuple[str, re.Pattern[str]]] = [
     ("effective_date", re.compile(
-        _WS + r"(?:effective|starting|beginning|commencing|as\s+of|take[sn]?\s+effect|taking\s+effect|took\s+effect|"
+        _WS + r"(?:effective|starting|beginning|begins?\s+with|commencing|as\s+of|(?:take[sn]?|taking|took)\s+(?:full\s+|partial\s+)?effect|"
         r"into\s+effect|into\s+force|in\s+force|applies\s+from)(?:\s+(?:on|from|as\s+of|in|with))?"
         r"(?:\s+model\s+year)?\s*$", re.I)),
     ("compliance_deadline", re.compile(
@@ -151,7 +288,7 @@ _EXT_TAIL = re.compile(_WS + r"(?:extend(?:ed|s|ing)?|push(?:ed|es|ing)?\s+(?:[\
                        r"\b(?:to|until|through|till)\s*$", re.I)
 _SPEECH = re.compile(_WS + r"(?:said|says|told|announced|stated|wrote)\b", re.I)
 _ONWARDS = re.compile(r"\s*(?:,\s*)?(?:onwards?|and\s+beyond)\b")
-_RANGE_END = re.compile(r"\s*(?:to|until|through|and|-|–)\b")
+_RANGE_END = re.compile(r"\s*(?:to|until|through|-|–)\b")  # "from X and ..." is no range: "between X and"
 _IN_FORCE_SINCE = re.compile(r"(?:effect|force)\s+since\s*$", re.I)
 _IMMEDIATE_EFFECT = re.compile(
     r"\b(?:with\s+immediate\s+effect|effective\s+immediately|(?:takes?|took|taking)\s+effect\s+immediately|"
@@ -174,7 +311,7 @@ _LIST_YEAR = re.compile(
 _DATELINE = re.compile(r"\s*[A-Z][A-Z.'-]+(?:\s+[A-Z][A-Z.'-]+){0,3}(?:,\s*[A-Z][A-Za-z.]+)?,\s*$")
 # a past-tense verb with no role cue still reports an action on that date ("was agreed in March 2021")
 _PAST_ACTION = re.compile(
-    _WS + r"(?:(?!(?:based|owned|expected|scheduled|planned|estimated|related|limited|used|needed|called|aged|"
+    _WS + r"(?:(?!(?:based|owned|expected|scheduled|planned|estimated|related|limited|used|needed|called(?!\s+(?:in|for|off)\b)|aged|"
     r"concerned|interested|advanced|hundred|indeed|speed|need|seed|feed|shed|red|bed|dated|titled|headquartered|"
     r"registered|listed|priced|powered|connected|embedded|integrated|automated|unmanned|advanced|detailed)\b)"
     r"[a-z]{3,}ed|made|took|gave|began|sent|held|met|won|lost|wrote|chose|sold|bought|brought|struck|found|"
@@ -183,9 +320,59 @@ _PAST_ACTION = re.compile(
 _OFFICIAL = re.compile(
     _WS + r"(?:order|rule|ban|law|act|decision|directive|direction|regulation|guidance|guideline|policy|framework|"
     r"list|regulators?|watchdog|ministry|ministers?|government|officials|agenc(?:y|ies)|commission|court|"
-    r"judge|parliament|lawmakers|legislature|authorities|department|cabinet|council|state|president|premier)\b",
+    r"judge|parliament|lawmakers|legislature|authorities|department|cabinet|council|state|president|premier|"
+    r"committee|congress|senate|governor|administration|army|military|police|prosecutors)\b",
     re.I)
+# a relative or subordinate clause opens before the date: its own verb governs the date
+_SUBCLAUSE = re.compile(r"(,\s+(?:which|who|whose)\s+)|" + _WS + r"(?:which|that|who|whose|when|where|since|because|"
+                        r"although|though|while|after|before|until|once)\s+(?=[a-z]|[A-Z][a-z]+\s+[a-z])")
+_SUBCLAUSE_WORDS = frozenset("which that who whose when where since because although though while after before until "
+                             "once".split())
+_MODAL = re.compile(_WS + r"(?:will|would|shall|should|must|could|might|may|can|plans?\s+to|expected\s+to|set\s+to|"
+                    r"due\s+to|intends?\s+to)\b", re.I)
+_WORD = re.compile(r"[A-Za-z]+")
+# the words of _OFFICIAL and _MODAL, for a cheap test on a clause's word set before any regex
+_OFFICIAL_WORDS = frozenset(
+    "order rule ban law act decision directive direction regulation guidance guideline policy framework list regulator "
+    "regulators watchdog ministry minister ministers government officials agency agencies commission court judge "
+    "parliament lawmakers legislature authorities department cabinet council state president premier committee "
+    "congress senate governor administration army military police prosecutors".split())
+_MODAL_WORDS = frozenset("will would shall should must could might may can plan plans intend intends expected set "
+                         "due Will Would Could Might".split())
+_ACTION_NOUN = re.compile(_WS + r"(?:decision|ban|arrest|designation|to\s+(?:ban|bar|block|prohibit|restrict|revoke|"
+                          r"remove|sanction|designate))\b", re.I)
+# a finite verb after an action noun: the date belongs to another phrase ("The decision follows a robocall last month")
+_FINITE = re.compile(_WS + r"(?:has|have|is|are|was|were|follows?|comes?|remains?|becomes?)\b", re.I)
+_PRESENT_VERB = re.compile(_WS + r"(?:has|have|is|are|remains?|becomes?)\b", re.I)
+_PAST_WORD = re.compile(_PAST_ACTION.pattern + r"|(?<![A-Za-z])(?:sued|upheld|put|said|told)\b")
+# what follows a verb rather than an adjective: "renovated in", "bought the", or nothing (the date)
+_VERB_NEXT = re.compile(r"\s*(?:$|(?:in|on|at|by|with|from|to|into|for|the|a|an|its|their|his|her|this|that|last|"
+                        r"early|late|again|back|out|up|off)\b)")
+_PAST_IRREGULAR = frozenset({"sued", "upheld", "put", "said", "told", "struck down"})
+# a past-tense verb right after a fronted subject and its date ("A similar direction in April 2023 required")
+_VERB_AFTER_PAST = re.compile(r",?\s*(?:[a-z]{3,}ed|made|took|gave|began|set|put)\b")
 _RECORD_WORDS = frozenset({"dated", "marked", "stamped", "headed"})  # "a memo dated May 2"
+# "in January this year", "in September of that year": the year of a month or day named just before
+_YEAR_REF = re.compile(r",?\s+(?:of\s+)?(this|last|next|that|the\s+same)\s+year\b", re.I)
+_WEEKDAY_TAIL = re.compile(r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s*$")
+# a holiday named after a weekday ("Black Friday") is a date but no day of an action
+_NAMED_DAY = frozenset({"black", "cyber", "good", "easter", "super", "ash", "shrove", "palm", "holy", "giving"})
+# ", instead of 28 January": the date just given replaces an earlier one
+_INSTEAD = re.compile(r",?\s*(?:instead\s+of|rather\s+than|replacing)\b", re.I)
+# "..., two of the people said." : an attribution closing the sentence dates nothing in it
+_ATTRIBUTION_END = re.compile(
+    r"[^,.;]{0,12},\s+(?:[\w.'’-]+\s+){1,6}?(?:said|says|told\s+[\w.'’-]+(?:\s+[\w.'’-]+)?|wrote|added)"
+    r"(?:\s+on\s+\w+|\s+\w+day)?\W*$")
+_RANGE_TO = re.compile(r"\bfrom\s+\S+(?:\s+\S+){0,3}\s+to\s*$", re.I)
+_BETWEEN_TAIL = re.compile(r"\bbetween\s+\S+(?:\s+\S+){0,3}\s+and\s*$", re.I)
+_COMPARED_FROM = re.compile(_WS + r"(?:up|down|rise|fall|increase|decrease|compared|changed?)\s+from\s*$", re.I)
+_COMMENT_PERIOD = re.compile(_WS + r"(?:consultation|comment\s+period|comments)\b", re.I)
+_COURT_SAID = re.compile(_WS + r"(?:[Cc]ourt|[Jj]udge|[Jj]ustices|[Pp]anel)(?:\s+of(?:\s+[A-Z]\w+)+)?\s+"
+                         r"(?:said|says|wrote|found|held)\b")
+_QUOTE_ATTR = re.compile(r"[^\"”]{0,60}?[,.!?][\"”]\s+(?:said|says|told|wrote|added)\b")
+_PAST_DONE = re.compile(_WS + r"(?:(?:had|has|have)\s+(?:taken|come|gone|entered|expired|lapsed)|took\s+effect|went\s+into|"
+                        r"came\s+into|expired|lapsed)\b", re.I)
+_WHEN_CLAUSE = re.compile(r",?\s+when\s+", re.I)
 _RANGE_WORDS = frozenset({"from", "to", "between", "and"})
 _RULING = re.compile(_WS + "(?:" + _ROLE_CUES[1][1] + r")\b", re.I)
 _FILING_VERB = re.compile(_WS + r"(?:fil(?:ed|es|ing)|sued|sues|lodg\w+|appealed|petitioned|brought|took)\b", re.I)
@@ -239,6 +426,70 @@ def _add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(d.year + y, m + 1, 1)
 
 
+def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
+    last = deque(matches, maxlen=1)
+    return last[0] if last else None
+
+
+def _first_clause(text: str) -> str:
+    """``text`` up to its first clause break: ", though a judge blocked it" is another clause's actor."""
+    cut = _CLAUSE_BREAK.search(text)
+    return text[:cut.start()] if cut else text
+
+
+def _clause_tail(text: str) -> str:
+    """The last clause of ``text`` (after ", and", ", but", ";" ...)."""
+    cuts = list(_CLAUSE_BREAK.finditer(text))
+    return text[cuts[-1].end():] if cuts else text
+
+
+def _clause_action(clause: str, right: str) -> str:
+    """The role of a date that no cue reaches, from the past-tense verb that governs its clause.
+
+    News reports put the verb of an action well before its time adverbial ("added both companies to the
+    Entity List in 2019", "notified by the Ministry of Electronics and Information Technology last year")
+    or right after a fronted subject ("A similar direction in April 2023 required ..."). Only the date's own
+    clause counts: a relative or subordinate clause ("a review that began in 2024", "since its model made
+    headlines in January") starts a new one, a closed aside (", which is owned by X,") is skipped. A verb
+    that is no role cue ("began", "required") or a noun of action ("a decision by ... in") needs an official
+    actor in the clause ("Apple's phone sold well in March" is business, not an announcement). Speech verbs,
+    plans and obligations ("would", "must be filed"), a present-tense verb in between ("has become ... this
+    month") and periods ("profit for last year") do not count.
+    """
+    cuts = list(_CLAUSE_BREAK.finditer(clause))
+    if cuts:
+        clause = clause[cuts[-1].end():]
+    words = set(_WORD.findall(clause))
+    if not _SUBCLAUSE_WORDS.isdisjoint(words):
+        sub = _last(_SUBCLAUSE.finditer(clause))
+        if sub is not None:
+            aside = clause.find(", ", sub.end()) if sub.group(1) else -1
+            clause = clause[:sub.start()] + clause[aside + 1:] if aside >= 0 else clause[sub.end():]
+            words = set(_WORD.findall(clause))
+    if clause.endswith(" for ") or (words & _MODAL_WORDS and _MODAL.search(clause)):
+        return "other"
+    official = not _OFFICIAL_WORDS.isdisjoint(w.lower() for w in words)
+    # the governing verb: the last role cue in the past tense ("ordered ... fixed and mobile networks in":
+    # "fixed" is an adjective), else the last other verb in the past tense
+    cue = _last(c for c in _ALL_CUES.finditer(clause) if c.lastgroup in _PAST_ROLES and (
+        c.group().lower().endswith("ed") or c.group().lower() in _PAST_IRREGULAR))
+    last = _last(_PAST_WORD.finditer(clause, cue.end() if cue is not None else 0))
+    if last is not None and cue is not None and not _VERB_NEXT.match(clause, last.end()):
+        last = None  # "its fixed and mobile networks": an adjective, not a later verb
+    if cue is not None and last is None:  # a verb of action ("added", "banned", "ruled"): whoever the actor
+        if _PRESENT_VERB.search(clause, cue.end()) or _SPEECH.match(cue.group()):
+            return "other"
+        return cue.lastgroup
+    if last is None:
+        # "a decision by the regulator in late 2025", "among the first states to ban TikTok, in December 2022"
+        noun = _last(_ACTION_NOUN.finditer(clause))
+        acted = _VERB_AFTER_PAST.match(right) or (noun is not None and not _FINITE.search(clause, noun.end()))
+        return "announcement" if acted and official else "other"
+    if _PRESENT_VERB.search(clause, last.end()) or _ALL_CUES.match(clause, last.start()):
+        return "other"  # a present-tense verb follows, or the verb is a cue of another role ("expired")
+    return "announcement" if official else "other"  # any other verb needs an official actor or act
+
+
 class DateFinder:
     """Stateless apart from compiled patterns; ``find`` is called once per article."""
 
@@ -255,15 +506,32 @@ class DateFinder:
             word = text[pos - 5:pos]
             if (word.isalpha() and word.islower()) or _ends_sentence(text, pos):
                 starts.append(b.end())
+        prev_end = skip_to = 0
+        last_year = None  # the latest year the text stated, for "in September of that year"
         for m in candidates:
+            if m.start() < skip_to:
+                continue  # "this year" in "in January this year" belongs to the month before it
             found = self._normalise(m, text, published)
             if found is None:
                 continue
             s_start, s_end = self._sentence(starts, len(text), found.start)
             left = text[s_start:found.start]
+            if left.endswith(("day, ", "day ")) and found.kind in ("mdy", "dmy"):
+                left = _WEEKDAY_TAIL.sub("", left)  # "from Sunday, June 1": the cue is before the weekday
             right = text[found.end:s_end]
-            role = self._role(left, right, found)
+            year_ref = None
+            if not found.year_given and found.kind in ("mdy", "dmy", "mon") and published is not None and (
+                    yr := _YEAR_REF.match(text, found.end)) is not None:
+                word = yr.group(1).lower()
+                year_ref = {"this": published.year, "last": published.year - 1, "next": published.year + 1}.get(
+                    word, last_year)
+                skip_to = yr.end()
+                right = text[yr.end():s_end]
+            role = self._role(left, right, found, found.start - max(s_start, prev_end))
+            prev_end = found.end
             date = found.date
+            if found.year_given and found.kind in ("mdy", "dmy", "iso", "my", "yr"):
+                last_year = date.year
             pm = (m.group("pm") or "").lower() if found.kind == "mon" else ""
             if pm in ("last", "next"):  # "last May" in a March paper is May of the year before
                 y = published.year if published is not None else date.year
@@ -272,13 +540,15 @@ class DateFinder:
                 else:
                     y += 1 if (date.month <= published.month if published else False) else 0
                 date = dt.date(y, date.month, 1)
+            elif year_ref is not None:
+                date = _safe_date(year_ref, date.month, date.day) or date
             elif (not found.year_given and found.kind in ("mdy", "dmy")
                   and (ly := _LIST_YEAR.match(text, found.end)) is not None):
                 date = _safe_date(int(ly.group(1)), date.month, date.day) or date
             elif not found.year_given and published is not None and found.kind in ("mdy", "dmy", "mon"):
                 lean = self._lean(left[-40:], role)
                 date = self._infer_year(date, published, lean, found.precision,
-                                        past_only=lean < 0 and role in _PAST_ROLES)
+                                        past_only=lean < 0 and (role in _PAST_ROLES or bool(_PAST_DONE.search(left[-40:]))))
             if found.kind == "wd" and published is not None:
                 future = bool(_FUTURE_CUE.search(left[-30:]) or _PRESENT_SCHEDULE.search(left[-30:])) or (
                     role in _FUTURE_ROLES and not _PAST_CUE.search(left[-40:])
@@ -294,9 +564,12 @@ class DateFinder:
             elif (role in _PAST_ROLES and published is not None and found.precision == "month"
                   and (date.year, date.month) > (published.year, published.month)):
                 role = "other"
+            elif role in _PAST_ROLES and published is not None and found.precision == "year" and (
+                    date.year > published.year):
+                role = "other"
             key = (date, found.precision, role)
             if (role == "announcement" and found.precision == "day"
-                    and _IMMEDIATE_EFFECT.search(text, s_start, s_end)
+                    and text.find("mmediate", s_start, s_end) >= 0 and _IMMEDIATE_EFFECT.search(text, s_start, s_end)
                     and (date, "day", "effective_date") not in seen):
                 seen[(date, "day", "effective_date")] = len(out)
                 out.append(TypedDate(date=date, precision="day", role="effective_date",
@@ -464,7 +737,8 @@ class DateFinder:
         return s_start, min(s_end, pos + 400)
 
     @staticmethod
-    def _role(left: str, right: str, found: _Found) -> str:
+    def _role(left: str, right: str, found: _Found, gap: int = 10_000) -> str:
+        """The role of a date from its sentence; ``gap``: characters since the previous date in it."""
         tail = left[-45:]
         k = len(tail.rstrip())
         last_word = tail[tail.rfind(" ", 0, k) + 1:k].lower()
@@ -472,11 +746,22 @@ class DateFinder:
             return "other"
         if _EXT_TARGET.search(tail) and (_EXTENSION.search(left[-100:]) or _EXT_TAIL.search(left[-70:])):
             return "extension"
-        if last_word == "since" and not _IN_FORCE_SINCE.search(tail):
+        if (last_word == "since" or (last_word == "least" and tail.endswith("since at least "))) and (
+                not _IN_FORCE_SINCE.search(tail)):
             return "other"
+        if found.kind == "rel" and last_word == "for":
+            return "other"  # "profit for last year": a reporting period
+        if found.kind == "wd" and last_word in _NAMED_DAY:
+            return "other"  # "sales over the Black Friday weekend"
+        if last_word == "between" or (last_word == "and" and _BETWEEN_TAIL.search(tail)):
+            return "other"  # "between Friday and Monday": a period, not the day of an action
+        if last_word == "to" and _RANGE_TO.search(tail) and _COMMENT_PERIOD.search(left[-100:]):
+            return "compliance_deadline"  # "a comment period ran from October 10 to November 10": when it closed
         if last_word in _IMMEDIATE_LAST:  # the immediate cues all end with one of these words
             for role, rx in _IMMEDIATE:
                 if rx.search(tail):
+                    if role == "compliance_deadline" and _INSTEAD.match(right):
+                        return "extension"  # "now have until 31 December 2023, instead of 28 January 2023"
                     return role
         if last_word == "after" and (_BAN_WORDS.search(left[-100:]) or _BAN_WORDS.search(right[:60])):
             return "compliance_deadline"
@@ -494,10 +779,15 @@ class DateFinder:
             last_word == "from" and not _RANGE_END.match(right)
             and not _RECORD_FROM.search(tail)
         ):
-            return "other" if _AVAILABLE.search(left[-40:]) else "effective_date"
+            if _COMPARED_FROM.search(tail):
+                return "other"  # "down from the previous year": a comparison
+            return "other" if _AVAILABLE.search(_clause_tail(left[-100:])) else "effective_date"
         # vague dates (a month or a year) take a role only from a cue close by
         reach_left, reach_right = _REACH[found.precision]
-        if len(left.strip()) < 16:  # "In May 2019, the department added ..." : the verb follows the subject
+        short = len(left.strip()) < 16 or (
+            len(left) > 26 and (cb := _CLAUSE_BREAK.search(left, len(left) - 26)) is not None
+            and len(left) - cb.end() < 16)
+        if short:  # "In May 2019, the department added ...", "..., and in 2022 it stopped": the verb follows
             reach_right = 90
         best_role, best_dist = "other", 10_000
         window = left[-reach_left:]
@@ -513,6 +803,8 @@ class DateFinder:
         # a cue on the right wins only when closer (weighted): no need to look further than that
         limit = reach_right if best_dist == 10_000 else min(reach_right, int(max(0, best_dist - 15) / 1.3) + 30)
         mm = _ALL_CUES.search(right, 0, limit)
+        if mm and _SPEECH.match(mm.group()) and (_ATTRIBUTION_END.match(right) or _QUOTE_ATTR.match(right)):
+            mm = None  # ", two of the people said." attributes the sentence; it is not the day of saying
         if mm:
             dist = int(mm.start() * 1.3) + 15
             if dist < best_dist:
@@ -521,14 +813,22 @@ class DateFinder:
               and (_OFFICIAL.search(left, max(0, len(left) - 120)) if len(left.strip()) >= 16
                    else _OFFICIAL.search(right, 0, 60)) and (
                 _PAST_ACTION.search(window, max(0, len(window) - 60))
-                or (len(left.strip()) < 16 and _PAST_ACTION.search(right, 0, 60)))):
+                or (short and _PAST_ACTION.search(right, 0, 60)))):
             best_role = "announcement"  # no cue, but a verb in the past tense: the day of that action
+        if best_role == "other" and best_dist == 10_000 and not mm and last_word not in _RANGE_WORDS:
+            if (wm := _WHEN_CLAUSE.match(right)) is not None:
+                # "last month when a federal ban briefly took effect": the event of the when-clause dates it
+                cm = _ALL_CUES.search(right, wm.end(), wm.end() + 100)
+                if cm is not None and not (cm.lastgroup in _PAST_ROLES and _MODAL.search(right, wm.end(), cm.start())):
+                    best_role = cm.lastgroup or "other"
+            else:
+                best_role = _clause_action(left[-min(gap, 160):], right)
         if best_role == "filing" and _RULING.search(window) and not _FILING_VERB.search(window):
             best_role = "court_ruling"  # "the court dismissed the petition on Monday": the ruling's day
         if (best_role == "extension" and (last_word == "on" or found.kind == "wd")
                 and _PAST_CUE.search(left[-60:]) and not _PRESENT_SCHEDULE.search(left[-30:])):
             best_role = "announcement"  # "extended the deadline on Friday": the day of the decision
-        if best_role == "announcement" and (_COURT.search(left[-80:]) or _COURT.search(right[:40])) and not (
-                _SPEECH.search(left[-30:])):
+        if best_role == "announcement" and (_COURT.search(left[-80:]) or _COURT.search(_first_clause(right[:40]))) and (
+                not _SPEECH.search(left[-30:]) or _COURT_SAID.search(left[-70:])):
             best_role = "court_ruling"
         return best_role
