@@ -4,7 +4,11 @@ The generated news web (benchmarks/newsweb.py, all sites on 127.0.0.1 under /s<N
 ``--per-minute`` articles a minute; every source is fetched every 10 s (the shortest interval the
 config allows), so a 30-minute run is about 180 cycles per source. The daemon's resident memory and
 open file descriptors are read from /proc every ``--sample`` seconds; the slope after the warm-up
-(the first fifth) is printed, with the number of articles stored against the number published.
+(``--warmup``, the first fifth by default) and over the last half are printed, with the number of
+articles stored against the number published. The daemon's caches are bounded (decoded story
+profiles, headline words, entity ids, per-host state; see docs/operations.md): while they fill, RSS
+rises and then levels off, so a slope over the last half well below the one after warm-up is a cache
+still filling, and a steady slope is a leak.
 
     python benchmarks/soak.py                          # 5 minutes, SQLite
     python benchmarks/soak.py --minutes 30 --db postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -56,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
     p.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
     p.add_argument("--pages", default=None, help="news-pages folder for templates (default: built-in layouts)")
+    p.add_argument("--warmup", type=float, default=0.2, help="fraction of the samples left out of the slope")
     args = p.parse_args(argv)
     total = int(args.minutes * args.per_minute) + args.per_minute
     spec = NewsWebSpec(sites=args.sources, articles=total, seed=5, one_host=True, paragraphs=(4, 9),
@@ -76,13 +81,15 @@ def main(argv: list[str] | None = None) -> int:
                 web.published = min(spec.articles, (web.published or 0) + max(1, args.per_minute // 60))
 
         threading.Thread(target=publish, daemon=True).start()
-        samples: list[tuple[float, float, int]] = []
+        samples: list[tuple[float, float, int, float]] = []
         t0 = time.monotonic()
         try:
             while time.monotonic() - t0 < args.minutes * 60 and proc.poll() is None:
                 time.sleep(args.sample)
-                samples.append((time.monotonic() - t0, rss_mb(proc.pid), open_fds(proc.pid)))
-                print(f"  t={samples[-1][0]:6.0f}s  RSS {samples[-1][1]:6.1f} MB  fds {samples[-1][2]}", flush=True)
+                samples.append((time.monotonic() - t0, rss_mb(proc.pid), open_fds(proc.pid),
+                                rss_mb(proc.pid, "RssAnon")))
+                print(f"  t={samples[-1][0]:6.0f}s  RSS {samples[-1][1]:6.1f} MB (anonymous {samples[-1][3]:6.1f})"
+                      f"  fds {samples[-1][2]}", flush=True)
             stop.set()
             published = web.published or 0
             time.sleep(15)  # one more round of fetches for what was published last
@@ -93,15 +100,20 @@ def main(argv: list[str] | None = None) -> int:
         with session_factory(engine)() as s:
             stored = s.scalar(select(func.count()).select_from(ArticleRow))
         engine.dispose()
-    warm = max(1, len(samples) // 5)
+    warm = max(1, int(len(samples) * args.warmup))
     rss = [s[1] for s in samples[warm:]]
+    late = [s[1] for s in samples[len(samples) // 2:]]
+    anon = [s[3] for s in samples[warm:]]
     fds = [s[2] for s in samples[warm:]]
     per_hour = 3600 / args.sample
     print(f"\nsoak: {args.minutes:g} min, {args.sources} sources every 10 s, {args.per_minute} articles/min; "
           f"daemon exit code {rc}")
     print(f"  articles: {stored} stored of {published} published")
     print(f"  RSS: {samples[0][1]:.1f} MB at start, {samples[warm][1]:.1f} after warm-up, {samples[-1][1]:.1f} at end;"
-          f" slope after warm-up {slope(rss) * per_hour:+.1f} MB/hour")
+          f" slope after warm-up {slope(rss) * per_hour:+.1f} MB/hour, over the last half"
+          f" {slope(late) * per_hour:+.1f} MB/hour")
+    print(f"  anonymous RSS (without mapped files): {samples[warm][3]:.1f} MB after warm-up, {samples[-1][3]:.1f} at end;"
+          f" slope after warm-up {slope(anon) * per_hour:+.1f} MB/hour")
     print(f"  open fds: {samples[0][2]} at start, {min(fds)}..{max(fds)} after warm-up;"
           f" slope {slope(fds) * per_hour:+.2f} fds/hour")
     return 0 if rc == 0 else 1

@@ -1,5 +1,8 @@
 """Soak, short version: many cycles against a web that keeps publishing; memory and fds stay flat.
 
+Also the bounds of the caches a months-long daemon keeps filling (decoded story profiles, headline
+words, entity ids, per-host fetch state): each stays within its bound however many keys go through.
+
 Runs the cycle machinery the daemon uses (one CycleRunner and one Fetcher kept for the whole run,
 as in the daemon) for BANWATCH_SOAK_CYCLES cycles (default 30), the web publishing new articles
 before each one. The resident set size and the open file descriptors of this process are sampled
@@ -11,27 +14,35 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from benchmarks.newsweb import NewsWeb, NewsWebSpec, TemplateBank, resolve, serve, sources_toml
-from pipeline.config import load_config
+from pipeline import stories
+from pipeline.config import Settings, load_config
 from pipeline.cycle import CycleRunner
+from pipeline.enrich import EntityHit
 from pipeline.fetch import Fetcher
+from pipeline.fetch import fetcher as fetcher_module
 from pipeline.runtime import Runtime
+from pipeline.store import make_engine, session_factory
 from pipeline.store.models import ArticleRow
+from pipeline.store.writer import EntityCache
 from tests.testweb import LOCAL_PROFILE
 
 CYCLES = int(os.environ.get("BANWATCH_SOAK_CYCLES", "30"))
 PER_CYCLE = 12
 
 
-def rss_mb(pid: int | str = "self") -> float:
+def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """Resident memory in MB; ``field="RssAnon"`` leaves out file pages (SQLite maps its database file)."""
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -89,3 +100,44 @@ def test_soak_memory_and_fds_flat(db_url: str, tmp_path: Path) -> None:
     assert max(fds_after) - min(fds_after) <= 4, report
     assert rss_after[-1] - min(rss_after) < 25, report
     assert slope(rss_after) < 0.5, report  # MB per cycle
+
+
+def test_profile_cache_stays_within_its_bound() -> None:
+    tracker = stories.StoryTracker()
+    for i in range(2 * stories.PROFILE_CACHE_SIZE + 7):  # new clusters and new versions of old ones
+        tracker._decoded("event", i % (stories.PROFILE_CACHE_SIZE + 3), json.dumps({"v": {f"w{i}": 1.0}, "n": i}))
+        assert len(tracker._profiles) <= stories.PROFILE_CACHE_SIZE
+
+
+def test_headline_cache_stays_within_its_bound() -> None:
+    tracker = stories.StoryTracker()
+    for i in range(stories.TITLE_CACHE_SIZE + 50):
+        tracker._title_word_set(f"headline number {i} about chips")
+    assert len(tracker._title_words) <= stories.TITLE_CACHE_SIZE
+
+
+def test_entity_cache_stays_within_its_bound(db_url: str) -> None:
+    engine = make_engine(db_url)
+    cache = EntityCache(max_entries=10)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        with session_factory(engine)() as s, s.begin():
+            for i in range(30):
+                hits = [EntityHit(f"discovered:name-{i}-{j}", f"Name {i} {j}", "organisation", None, "discovered", 1)
+                        for j in range(3)]
+                ids = cache.ids_for(s, hits, now)
+                assert len(ids) == 3 and len(cache._ids) <= 10
+    finally:
+        engine.dispose()
+
+
+def test_per_host_fetch_state_stays_within_its_bound(monkeypatch) -> None:
+    monkeypatch.setattr(fetcher_module, "MAX_IDLE_HOSTS", 20)
+
+    async def run() -> int:
+        async with Fetcher(Settings(allow_private_networks=True)) as f:
+            for i in range(100):
+                f.gate(f"host{i}.example")
+            return len(f._gates)
+
+    assert asyncio.run(run()) <= 20
