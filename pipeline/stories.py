@@ -17,8 +17,9 @@ import json
 import logging
 import math
 import re
+import sqlite3
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +27,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Text, delete, func, select, type_coerce, update
+from sqlalchemy import Text, delete, func, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from pipeline.store.base import utcnow
@@ -43,7 +44,7 @@ POSTING_DAY_STEP = 7
 TITLE_CACHE_SIZE = 20_000  # headlines whose content words a tracker keeps
 _NORM = "_norm"  # L2 norm of "v", kept in cached (read-only) profiles only, never stored
 _ENTITIES = "_ents"  # the entity terms of "v", likewise
-PROFILE_CACHE_SIZE = 600  # decoded candidate profiles a tracker keeps (~50 kB each in memory)
+PROFILE_CACHE_SIZE = 256  # clusters whose decoded profile a tracker keeps (~75 kB each: ~20 MB at most)
 
 # ---------------------------------------------------------------------------------------------
 # Text features
@@ -169,6 +170,8 @@ class ArticleFeatures:
     cited_days: frozenset[date] = frozenset()
     term_days: frozenset[date] = frozenset()
     kinds: frozenset[str] = frozenset()  # headline_actions(title)
+    # terms too common to find candidates by (see StoryTracker.common_key_share)
+    common: frozenset[str] = frozenset()
 
 
 PAST_ROLES = frozenset({"announcement", "court_ruling", "filing"})
@@ -214,9 +217,9 @@ def _norm(vec: dict[str, float]) -> float:
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b.get(t, 0.0) for t, w in a.items())
+    """Over the shared terms only (a set intersection in C: few of a profile's terms are shared);
+    ``fsum`` is exact, so the result does not depend on the order the terms come in."""
+    return math.fsum([a[t] * b[t] for t in a.keys() & b.keys()])
 
 
 def cosine(a: dict[str, float], b: dict[str, float]) -> float:
@@ -224,9 +227,13 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def _top(vec: dict[str, float], n: int) -> dict[str, float]:
+    """The ``n`` heaviest terms, heaviest first, ties in term order. Two stable sorts with C-level
+    keys (term, then weight) give that order twice as fast as one sort on (-weight, term)."""
     if len(vec) <= n:
         return vec
-    return dict(sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+    terms = sorted(vec)
+    terms.sort(key=vec.__getitem__, reverse=True)
+    return {t: vec[t] for t in terms[:n]}
 
 
 def _days_union(days: Iterable[str] | None, more: Iterable[str]) -> list[str]:
@@ -300,6 +307,33 @@ class StorySummary:
 # The tracker
 
 
+_POSTINGS_QUERIES: dict[int, Any] = {}
+# Count an article into term_stats and read back the counts (see StoryTracker._document_frequencies).
+_COUNT_TERMS: dict[str, Any] = {
+    "docs": text("INSERT INTO term_stats (term, df) VALUES ('', 1) "
+                 "ON CONFLICT (term) DO UPDATE SET df = term_stats.df + 1 RETURNING df"),
+    "postgresql": text("INSERT INTO term_stats (term, df) SELECT t, 1 FROM unnest(CAST(:terms AS text[])) AS t "
+                       "ORDER BY t ON CONFLICT (term) DO UPDATE SET df = term_stats.df + 1 RETURNING term, df"),
+}
+if sqlite3.sqlite_version_info >= (3, 35):  # RETURNING
+    _COUNT_TERMS["sqlite"] = text(
+        "INSERT INTO term_stats (term, df) SELECT value, 1 FROM json_each(:terms) WHERE true "
+        "ON CONFLICT (term) DO UPDATE SET df = term_stats.df + 1 RETURNING term, df")
+
+
+def _postings_query(n_keys: int) -> Any:
+    """The newest ``:cap`` postings of each of ``:k0`` .. ``:k<n-1>`` (kind ``:kind``, last day at
+    least ``:lo``): one statement, each branch an index range read backwards with a limit.
+    Plain SQL that SQLite and PostgreSQL share, built once per key count, so executing it
+    compiles nothing."""
+    stmt = _POSTINGS_QUERIES.get(n_keys)
+    if stmt is None:
+        branch = ('SELECT * FROM (SELECT cluster_id, "key" FROM cluster_postings WHERE kind = :kind '
+                  'AND "key" = :k{i} AND last_day >= :lo ORDER BY last_day DESC LIMIT :cap) AS p{i}')
+        stmt = _POSTINGS_QUERIES[n_keys] = text(" UNION ALL ".join(branch.format(i=i) for i in range(n_keys)))
+    return stmt
+
+
 @dataclass(slots=True)
 class _EventView:
     """What scoring reads of a candidate event; the row itself is loaded only if it is chosen."""
@@ -366,6 +400,9 @@ class StoryTracker:
         posting_terms: int = 30,
         query_terms: int = 25,
         max_candidates: int = 30,
+        postings_per_key: int = 64,
+        common_key_share: float = 0.5,
+        common_key_min_docs: int = 1000,
         linkage: str = "centroid",
         window_anchor: str = "last",
     ) -> None:
@@ -392,10 +429,14 @@ class StoryTracker:
         self.posting_terms = posting_terms
         self.query_terms = query_terms
         self.max_candidates = max_candidates
+        self.postings_per_key = postings_per_key
+        self.common_key_share = common_key_share
+        self.common_key_min_docs = common_key_min_docs
         # content words of recent headlines: each article placed re-ranks its event's titles
         self._title_words: dict[str, frozenset[str]] = {}
-        # decoded profiles of candidate events (read only: never handed to the ORM)
-        self._profiles: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+        # decoded profiles of candidate clusters, least recently used first (read only: never handed
+        # to the ORM); (kind, id) -> ((length, hash) of the JSON text decoded, profile)
+        self._profiles: OrderedDict[tuple[str, int], tuple[tuple[int, int], dict[str, Any]]] = OrderedDict()
 
     def _title_word_set(self, title: str) -> frozenset[str]:
         words = self._title_words.get(title)
@@ -436,11 +477,27 @@ class StoryTracker:
         when = _aware(article.published_at) or arrived
         actions, cited, terms = stated_days(dates)
         title = clean_headline(article.title or "")
+        common: frozenset[str] = frozenset()
+        if n_docs >= self.common_key_min_docs:
+            most = self.common_key_share * n_docs
+            common = frozenset(t for t in vec if df.get(t, 0) > most)
         return ArticleFeatures(vec, when, arrived, title, outlet_of(article), actions, cited, terms,
-                               headline_actions(title))
+                               headline_actions(title), common)
 
     def _document_frequencies(self, session: Session, terms: list[str]) -> tuple[dict[str, int], int]:
-        """Read the document frequencies of ``terms`` (before this article), then count it in."""
+        """Read the document frequencies of ``terms`` (before this article), then count it in.
+
+        Where the database can (PostgreSQL; SQLite 3.35+), reading and counting are one upsert per
+        kind of row that returns the counts it wrote: two statements whatever the number of terms.
+        """
+        query = _COUNT_TERMS.get(session.get_bind().dialect.name)
+        if query is not None and terms:
+            # the document count first: every writer locks that row before any term (in sorted
+            # order), so writers counting overlapping terms at once cannot deadlock
+            n_docs = int(session.execute(_COUNT_TERMS["docs"]).scalar_one()) - 1
+            arg = json.dumps(terms) if session.get_bind().dialect.name == "sqlite" else terms
+            df = {t: int(c) - 1 for t, c in session.execute(query, {"terms": arg})}
+            return df, n_docs
         df: dict[str, int] = {}
         for i in range(0, len(terms), 500):
             chunk = terms[i:i + 500]
@@ -464,22 +521,38 @@ class StoryTracker:
 
     # -- candidates ----------------------------------------------------------------------------
 
-    def _candidate_ids(self, session: Session, kind: str, vec: dict[str, float], when: datetime,
-                       horizon: timedelta) -> list[int]:
-        keys = list(_top(vec, self.query_terms))
+    def _candidate_ids(self, session: Session, kind: str, feats: ArticleFeatures, horizon: timedelta) -> list[int]:
+        """Clusters sharing the article's heaviest keys, best first by the summed weight of the keys
+        they share, read from the index at a cost that does not grow with the database.
+
+        Keys as common as stop words (``common_key_share`` of the documents, once there are
+        ``common_key_min_docs``) are skipped unless nothing else is left: they name half the
+        news and their posting lists grow with it. Each key reads at most ``postings_per_key`` of
+        its postings, those of the clusters updated last (the index on ``(kind, key, last_day)``
+        walked backwards), so a frequent key costs a bounded read and an old cluster is still
+        found, and ranked first, through its rarer keys.
+        """
+        vec = feats.vector
+        ranked = sorted(vec, key=lambda t: (-vec[t], t))
+        keys = [t for t in ranked if t not in feats.common][:self.query_terms] or ranked[:self.query_terms]
         if not keys:
             return []
-        lo = _day(when - horizon) - POSTING_DAY_STEP
-        hits = func.count().label("hits")
-        stmt = (
-            select(ClusterPostingRow.cluster_id, hits)
-            .where(ClusterPostingRow.kind == kind, ClusterPostingRow.key.in_(keys),
-                   ClusterPostingRow.last_day >= lo)
-            .group_by(ClusterPostingRow.cluster_id)
-            .order_by(hits.desc(), ClusterPostingRow.cluster_id.desc())
-            .limit(self.max_candidates)
-        )
-        return [cid for cid, _ in session.execute(stmt)]
+        lo = _day(feats.when - horizon) - POSTING_DAY_STEP
+        params: dict[str, Any] = {f"k{i}": k for i, k in enumerate(keys)}
+        params.update(kind=kind, lo=lo, cap=self.postings_per_key)
+        rows = session.execute(_postings_query(len(keys)), params).all()
+        read = Counter(key for _, key in rows)
+        # a key that filled its quota is shared by more clusters than were read: weak evidence, and
+        # one-sided (its older clusters were not read), so it only orders clusters that tie on the
+        # keys read in full; otherwise its many recent clusters would crowd out an older one that
+        # shares the article's rarer keys
+        rare: dict[int, float] = {}
+        common: dict[int, float] = {}
+        for cid, key in rows:
+            into = common if read[key] >= self.postings_per_key else rare
+            into[cid] = into.get(cid, 0.0) + vec[key]
+        return sorted(rare.keys() | common.keys(),
+                      key=lambda c: (-rare.get(c, 0.0), -common.get(c, 0.0), -c))[:self.max_candidates]
 
     def _post(self, session: Session, kind: str, cluster_id: int, prof: dict[str, Any], *,
               force: bool = False) -> dict[str, Any]:
@@ -501,8 +574,11 @@ class StoryTracker:
         if todo:
             rows = [{"kind": kind, "key": t, "cluster_id": cluster_id, "last_day": day} for t in todo]
             greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
-            upsert(session, ClusterPostingRow.__table__, rows, ["kind", "key", "cluster_id"],
-                   {"last_day": lambda ex, c: greatest(ex.last_day, c.last_day)})
+            # no autoflush: the caller is about to replace the profile with the one returned, and
+            # flushing the one it holds now would encode and write the profile twice per article
+            with session.no_autoflush:
+                upsert(session, ClusterPostingRow.__table__, rows, ["kind", "key", "cluster_id"],
+                       {"last_day": lambda ex, c: greatest(ex.last_day, c.last_day)})
         return prof
 
     def _gap_days(self, profile: dict[str, Any], when: datetime) -> float:
@@ -514,7 +590,7 @@ class StoryTracker:
         return gap.total_seconds() / 86400
 
     def _score_events(self, session: Session, feats: ArticleFeatures) -> list[_Candidate]:
-        ids = self._candidate_ids(session, "event", feats.vector, feats.when, self.candidate_horizon)
+        ids = self._candidate_ids(session, "event", feats, self.candidate_horizon)
         if not ids:
             return []
         out = []
@@ -536,18 +612,25 @@ class StoryTracker:
     def _decoded(self, kind: str, cluster_id: int, raw: Any) -> dict[str, Any]:
         """A candidate's profile, decoded once per version: most candidates of an article were
         candidates of the previous ones too, unchanged, and decoding their JSON was the cost that
-        grew with the database. Keyed by the text itself (its hash and length), so never stale.
+        grew with the database. One entry per cluster, checked against the text (its length and
+        hash), so never stale: keyed by the text, every article joining an event left the event's
+        previous version behind, and the cache filled with dead versions (~75 kB each) until it was
+        cleared. Least recently used clusters go first once PROFILE_CACHE_SIZE are held.
         The dict returned is read only (it may carry derived ``_norm``/``_ents`` entries)."""
         if not isinstance(raw, str):  # a driver that decodes JSON itself (psycopg)
             return raw or {}
-        key = (kind, cluster_id, len(raw), hash(raw))
-        prof = self._profiles.get(key)
-        if prof is None:
-            if len(self._profiles) >= PROFILE_CACHE_SIZE:
-                self._profiles.clear()
-            prof = self._profiles[key] = json.loads(raw) or {}
-            if prof.get("v"):
-                prof[_NORM] = _norm(prof["v"])
+        key, version = (kind, cluster_id), (len(raw), hash(raw))
+        hit = self._profiles.get(key)
+        if hit is not None and hit[0] == version:
+            self._profiles.move_to_end(key)
+            return hit[1]
+        prof = json.loads(raw) or {}
+        if prof.get("v"):
+            prof[_NORM] = _norm(prof["v"])
+        self._profiles[key] = (version, prof)
+        self._profiles.move_to_end(key)
+        while len(self._profiles) > PROFILE_CACHE_SIZE:
+            self._profiles.popitem(last=False)
         return prof
 
     def _admits(self, cand: _Candidate, threshold: float, feats: ArticleFeatures) -> bool:
@@ -616,12 +699,17 @@ class StoryTracker:
             return sum(w * b.get(t, 0.0) for t, w in a.items()) / (na * nb)
         return cosine(a, b)
 
-    def _same_development(self, a: EventRow, b: EventRow | _EventView) -> bool:
-        """Two events whose centroids are close (after an article joined one) are one development."""
+    def _same_development(self, a: EventRow, b: EventRow | _EventView, a_norm: float | None = None) -> bool:
+        """Two events whose centroids are close (after an article joined one) are one development.
+        ``a_norm`` is the norm of ``a``'s vector when the caller knows it (it compares ``a`` with
+        every other candidate); ``b``'s comes with its cached profile."""
         pa, pb = a.profile or {}, b.profile or {}
         if not pa.get("v") or not pb.get("v"):
             return False
-        sim = self._similarity(pa["v"], int(pa.get("n") or 1), pb["v"], int(pb.get("n") or 1))
+        if self.linkage == "centroid":
+            sim = _dot(pa["v"], pb["v"]) / ((a_norm or _norm(pa["v"])) * (pb.get(_NORM) or _norm(pb["v"])))
+        else:
+            sim = self._similarity(pa["v"], int(pa.get("n") or 1), pb["v"], int(pb.get("n") or 1))
         a0, b0 = datetime.fromisoformat(pa["t0"]), datetime.fromisoformat(pb["t0"])
         if self.window_anchor == "start":
             gap = abs(a0 - b0)
@@ -660,13 +748,15 @@ class StoryTracker:
         else:
             self._absorb(session, event, article, feats)
             merged: set[int] = set()
+            norm = _norm(event.profile["v"]) if (event.profile or {}).get("v") else None
             for other in candidates:
                 if other.row.id == event.id or other.row.id in merged:
                     continue
-                if self._same_development(event, other.row):
+                if self._same_development(event, other.row, norm):
                     before = event.id
                     event = self._merge_events(session, event, other.row, article)
                     merged |= {before, other.row.id} - {event.id}
+                    norm = _norm(event.profile["v"]) if (event.profile or {}).get("v") else None
         article.event_id = event.id
         session.flush()
         log.debug("placed article=%s event=%s story=%s", article.id, event.id, event.story_id)
@@ -701,7 +791,8 @@ class StoryTracker:
         t0, t1 = datetime.fromisoformat(prof["t0"]), datetime.fromisoformat(prof["t1"])
         prof["t0"], prof["t1"] = min(t0, feats.when).isoformat(), max(t1, feats.when).isoformat()
         titles = list(prof.get("titles") or [])
-        if feats.title and len(titles) < 30:
+        retitle = bool(feats.title and len(titles) < 30)
+        if retitle:
             titles.append(feats.title)
         prof["titles"] = titles
         outlets = set(prof.get("outlets") or [])
@@ -717,7 +808,8 @@ class StoryTracker:
         event.profile = prof
         event.article_count = (event.article_count or 0) + 1
         event.outlet_count = len(outlets)
-        event.title = representative_title(titles, self._title_word_set) or event.title
+        if retitle or not event.title:  # the same headlines elect the same title
+            event.title = representative_title(titles, self._title_word_set) or event.title
         event.occurred_on = datetime.fromisoformat(prof["t0"]).date()
         event.last_updated_at = max(_aware(event.last_updated_at) or feats.arrived, feats.arrived)
         event.profile = self._post(session, "event", event.id, prof)
@@ -727,7 +819,7 @@ class StoryTracker:
                 self._touch_story(session, story, feats, event)
 
     def _find_story(self, session: Session, feats: ArticleFeatures) -> StoryRow | None:
-        ids = self._candidate_ids(session, "story", feats.vector, feats.when, self.story_horizon)
+        ids = self._candidate_ids(session, "story", feats, self.story_horizon)
         if not ids:
             return None
         best: tuple[float, int] | None = None
@@ -836,7 +928,11 @@ class StoryTracker:
         if story is not None:
             story.event_count = max(0, (story.event_count or 0) - 1)
             sprof = dict(story.profile or {})
-            self._retitle_story(session, story, sprof, None)
+            # Only ``keep`` grew and ``gone`` (now empty) shrank, and ``keep`` holds at least what
+            # ``gone`` held: comparing ``keep`` with the story's remembered largest event (of both
+            # stories, when two were joined) is exact. Reading the story's events instead cost
+            # more with every event the story ever merged.
+            self._retitle_story(session, story, sprof, keep)
             story.profile = sprof
         return keep
 
@@ -848,6 +944,13 @@ class StoryTracker:
         kp, gp = dict(keep.profile or {}), dict(gone.profile or {})
         self._fold_terms(kp, gp)
         kp["t1"] = max(kp["t1"], gp.get("t1") or kp["t1"], key=datetime.fromisoformat)
+        kb, gb = kp.get("best"), gp.get("best")
+        if kb and gb:  # the larger of the two largest events, with its title
+            if (int(gb[0]), -int(gb[1])) > (int(kb[0]), -int(kb[1])):
+                kp["best"] = [int(gb[0]), int(gb[1])]
+                keep.title = gone.title or keep.title
+        else:
+            kp.pop("best", None)  # unknown: the next retitle reads the story's events
         keep.profile = kp
         keep.event_count = (keep.event_count or 0) + (gone.event_count or 0)
         keep.status = "developing" if "developing" in (keep.status, gone.status) else keep.status

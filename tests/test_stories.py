@@ -17,8 +17,17 @@ from pipeline.store import (
     session_factory,
     transaction,
 )
-from pipeline.store.index_models import ClusterPostingRow
-from pipeline.stories import StoryTracker, headline_actions, list_stories, representative_title, timeline
+from pipeline.store.index_models import ClusterPostingRow, TermStatRow
+from pipeline.stories import (
+    ArticleFeatures,
+    StoryTracker,
+    _dot,
+    _top,
+    headline_actions,
+    list_stories,
+    representative_title,
+    timeline,
+)
 
 T0 = datetime(2024, 6, 20, 14, 0, tzinfo=UTC)
 
@@ -172,6 +181,30 @@ def test_article_close_to_two_events_merges_them_and_records_it(db_engine: Engin
                         .where(ClusterPostingRow.kind == "event", ClusterPostingRow.cluster_id == eb)) == 0
 
 
+def test_story_is_titled_after_its_largest_event_after_a_merge(db_engine: Engine) -> None:
+    """The merge retitles the story from what it remembers (no read of the story's events), also
+    when the event merged away was the story's largest."""
+    apart = StoryTracker(event_threshold=0.5, merge_threshold=0.9)
+    b_text = ("Kaspersky Lab customers in the United States will stop receiving signature updates on "
+              "September 29 under the Commerce Department final determination, and retailers must pull "
+              "the antivirus from shelves.")
+    _, eb, story = place(db_engine, apart, "Kaspersky updates cut off", b_text, T0)
+    a = ("Kaspersky antivirus sales banned", BAN[0][1])
+    _, ea, _ = place(db_engine, apart, *a, T0 + timedelta(hours=1))
+    _, again, _ = place(db_engine, apart, *a, T0 + timedelta(hours=1, minutes=30), outlet="b.example")
+    assert eb < ea == again  # the younger event is the story's largest
+    bridge = ("Kaspersky antivirus sales banned, updates cut off", a[1] + " " + b_text)
+    merging = StoryTracker(event_threshold=0.5, merge_threshold=0.3)
+    _, kept, st = place(db_engine, merging, *bridge, T0 + timedelta(hours=2))
+    assert kept == eb and st == story
+    with session_factory(db_engine)() as s:
+        largest = s.scalars(select(EventRow).where(EventRow.story_id == story, EventRow.merged_into.is_(None))
+                            .order_by(EventRow.article_count.desc(), EventRow.id)).first()
+        row = s.get(StoryRow, story)
+        assert largest.id == kept and row.title == largest.title
+        assert row.profile["best"] == [largest.article_count, kept]  # what the next retitle compares with
+
+
 def test_story_goes_dormant_and_wakes_up(db_engine: Engine) -> None:
     tracker = StoryTracker(story_dormant_after=14 * 86400)
     _, _, story = place(db_engine, tracker, *BAN[0], T0)
@@ -241,3 +274,99 @@ def test_concurrent_writers_place_without_conflicts(db_engine: Engine) -> None:
         assert s.scalar(select(func.count()).select_from(ArticleRow).where(ArticleRow.event_id.is_(None))) == 0
         live = s.scalars(select(EventRow).where(EventRow.merged_into.is_(None))).all()
         assert sum(e.article_count for e in live) == 6
+
+
+def _post(engine: Engine, key: str, cluster_ids: range | list[int], last_day: int | list[int]) -> None:
+    days = last_day if isinstance(last_day, list) else [last_day] * len(cluster_ids)
+    with transaction(session_factory(engine)) as s:
+        s.add_all([ClusterPostingRow(kind="event", key=key, cluster_id=c, last_day=d)
+                   for c, d in zip(cluster_ids, days, strict=True)])
+
+
+def _feats(vector: dict[str, float], common: frozenset[str] = frozenset()) -> ArticleFeatures:
+    return ArticleFeatures(vector, T0, T0, "t", "o", common=common)
+
+
+TODAY = (T0.date() - date(1970, 1, 1)).days
+
+
+def test_candidate_lookup_reads_only_the_newest_postings_of_a_frequent_key(db_engine: Engine) -> None:
+    """A key shared by many clusters costs ``postings_per_key`` rows, those of the latest clusters."""
+    _post(db_engine, "security", range(100, 150), [TODAY - 60 + i for i in range(50)])
+    tracker = StoryTracker(postings_per_key=5)
+    with session_factory(db_engine)() as s:
+        ids = tracker._candidate_ids(s, "event", _feats({"security": 1.0}), timedelta(days=365))
+    assert sorted(ids) == [145, 146, 147, 148, 149]
+
+
+def test_frequent_key_does_not_hide_an_older_cluster_found_by_a_rarer_key(db_engine: Engine) -> None:
+    """The right event, older than every cluster sharing the article's heaviest (frequent) key,
+    is still a candidate through a rarer key, ahead of the many clusters found by the frequent key."""
+    _post(db_engine, "security", range(100, 150), TODAY)
+    _post(db_engine, "security", [7], TODAY - 90)
+    _post(db_engine, "kaspersky", [7], TODAY - 90)
+    _post(db_engine, "kaspersky", [8], TODAY - 200)  # shares only the rarer key: still a candidate
+    tracker = StoryTracker(postings_per_key=5, max_candidates=3)
+    with session_factory(db_engine)() as s:
+        ids = tracker._candidate_ids(s, "event", _feats({"security": 0.8, "kaspersky": 0.6}), timedelta(days=365))
+    assert {7, 8} <= set(ids)
+
+
+def test_keys_as_common_as_stop_words_are_not_looked_up_while_others_remain(db_engine: Engine) -> None:
+    _post(db_engine, "said", [1], TODAY)
+    _post(db_engine, "dji", [2], TODAY)
+    tracker = StoryTracker()
+    with session_factory(db_engine)() as s:
+        both = {"said": 0.9, "dji": 0.3}
+        assert tracker._candidate_ids(s, "event", _feats(both, frozenset({"said"})), timedelta(days=30)) == [2]
+        only_common = _feats({"said": 1.0}, frozenset({"said"}))
+        assert tracker._candidate_ids(s, "event", only_common, timedelta(days=30)) == [1]
+
+
+def test_features_mark_terms_in_most_documents_as_common_once_there_are_enough(db_engine: Engine) -> None:
+    with transaction(session_factory(db_engine)) as s:
+        s.add_all([TermStatRow(term="", df=2000), TermStatRow(term="commerce", df=1500),
+                   TermStatRow(term="kaspersky", df=40)])
+    tracker = StoryTracker(common_key_share=0.5, common_key_min_docs=1000)
+    with transaction(session_factory(db_engine)) as s:
+        row = ArticleRow(url="https://a.example/1", canonical_url="https://a.example/1", title=BAN[0][0],
+                         text=BAN[0][1], published_at=T0, first_seen_at=T0)
+        s.add(row)
+        s.flush()
+        feats = tracker.features(s, row, [], T0)
+    assert "commerce" in feats.common and "kaspersky" not in feats.common
+
+
+def test_document_frequencies_are_read_before_the_article_and_then_counted(db_engine: Engine) -> None:
+    tracker = StoryTracker()
+    factory = session_factory(db_engine)
+    with transaction(factory) as s:
+        assert tracker._document_frequencies(s, ["ban", "kaspersky"])[1] == 0
+    with transaction(factory) as s:
+        df, n_docs = tracker._document_frequencies(s, ["ban", "dji"])
+    assert n_docs == 1 and df.get("ban", 0) == 1 and df.get("dji", 0) == 0
+    with factory() as s:
+        counts = dict(s.execute(select(TermStatRow.term, TermStatRow.df)).all())
+    assert counts == {"": 2, "ban": 2, "kaspersky": 1, "dji": 1}
+
+
+def test_top_terms_are_heaviest_first_with_ties_in_term_order() -> None:
+    vec = {"c": 0.5, "a": 0.5, "b": 0.9, "d": 0.1, "e": 0.5}
+    assert list(_top(vec, 3).items()) == [("b", 0.9), ("a", 0.5), ("c", 0.5)]
+
+
+def test_dot_product_does_not_depend_on_the_order_of_terms() -> None:
+    a = {f"t{i}": 1 / (i + 1) for i in range(200)}
+    b = {f"t{i}": (i % 7) / 3 for i in range(0, 400, 2)}
+    reordered = dict(reversed(list(a.items())))
+    assert _dot(a, b) == _dot(reordered, b) == _dot(b, reordered)
+
+
+def test_profile_cache_keeps_one_version_per_cluster() -> None:
+    import json
+
+    from pipeline import stories
+    tracker = stories.StoryTracker()
+    for n in range(50):  # every article joining an event rewrites its profile
+        tracker._decoded("event", 7, json.dumps({"v": {"w": 1.0}, "n": n}))
+    assert len(tracker._profiles) == 1
