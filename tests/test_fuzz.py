@@ -169,6 +169,12 @@ BIG_CASES = {
         ["1" * 5000, "." * 50_000, "-" * 50_000, "January " * 20_000, "2024-" * 20_000, " " * 100_000,
          "on the " * 20_000, "9/" * 30_000]) + "</p></article></body></html>",
     "null_bytes": lambda: "<html><body><article><p>" + "Huawei\x00 ban\x00 " * 50_000 + "</p></article></body></html>",
+    # every block re-opens the formatting elements left open (with copies of their attributes)
+    "distinct_formatting": lambda: "<html><body>" + "".join(f"<i x={i}><p>t" for i in range(3000)),
+    "reopened_formatting": lambda: "<html><body><div>" + "<b><i><u><em><s><tt>" * 3 + "</div>"
+    + "<div>x</div>" * 100_000,
+    "inline_nesting": lambda: "<html><body>" + "<span><p>x</p>" * 200_000,
+    "links_across_tables": lambda: "<html><body>" + "<a href=/l>link<table><tr><td>" * 30_000,
 }
 
 
@@ -207,7 +213,8 @@ def test_big_feed_and_sitemap_bounded() -> None:
 @pytest.mark.timeout(120)
 def test_pathological_text_for_the_enricher() -> None:
     for text in ("Kaspersky " * 50_000, "effective " * 50_000 + "2024", "1/" * 50_000, "A. " * 50_000,
-                 "\u202e\u200f" * 50_000, "Mr. " + "Xi " * 50_000, "(" * 50_000 + ")" * 50_000):
+                 "\u202e\u200f" * 50_000, "Mr. " + "Xi " * 50_000, "(" * 50_000 + ")" * 50_000,
+                 "The FCC Covered List grew. " * 30_000):  # each nested name was compared with every match
         assert _peak_growth_mb(check_text, "t", text) < 500, text[:20]
 
 

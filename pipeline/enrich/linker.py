@@ -75,17 +75,33 @@ class Linker:
                 rel.add(e.parent)
             self._relatives[e.key] = frozenset(rel)
 
-    def _nested_counts(self, m: Match, matches: list[Match]) -> bool:
-        """A government body named inside another name counts ("FCC" in "FCC Covered List"), a relative does not."""
+    def _nested_counts(self, m: Match, outer: dict[int, list[Match]], reach: int) -> bool:
+        """A government body named inside another name counts ("FCC" in "FCC Covered List"), a relative does not.
+
+        ``outer`` holds the strong matches by start and ``reach`` their longest length: only those starting
+        within ``reach`` tokens before ``m`` can hold it (comparing with every match was quadratic, minutes
+        on a text repeating "FCC Covered List")."""
         inner = self.gaz.entities[m.pattern.target]
         if inner.type != "government_body":
             return False
-        for o in matches:
-            if not o.nested and o.pattern.kind == "strong" and o.start <= m.start and m.end <= o.end:
-                key = o.pattern.target
-                if key == inner.key or key in self._family(inner.key):
-                    return False
+        for start in range(m.start - reach + 1, m.start + 1):
+            for o in outer.get(start, ()):
+                if m.end <= o.end:
+                    key = o.pattern.target
+                    if key == inner.key or key in self._family(inner.key):
+                        return False
         return True
+
+    @staticmethod
+    def _outer(matches: list[Match]) -> tuple[dict[int, list[Match]], int]:
+        """The strong, not nested matches by start, and their longest length."""
+        outer: dict[int, list[Match]] = {}
+        reach = 1
+        for o in matches:
+            if not o.nested and o.pattern.kind == "strong":
+                outer.setdefault(o.start, []).append(o)
+                reach = max(reach, o.end - o.start)
+        return outer, reach
 
     def _family(self, key: str) -> set[str]:
         e = self.gaz.entities[key]
@@ -99,10 +115,13 @@ class Linker:
         strong: Counter[str] = Counter()
         vetoed: set[str] = set()
         pending: list[Match] = []
+        outer: tuple[dict[int, list[Match]], int] | None = None
         for m in matches:
             kind = m.pattern.kind
             if m.nested:
-                if not self._nested_counts(m, matches):
+                if outer is None:
+                    outer = self._outer(matches)
+                if not self._nested_counts(m, *outer):
                     continue
                 strong[m.pattern.target] += 1
                 continue

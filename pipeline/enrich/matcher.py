@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipeline.enrich.text import alias_tokens
 
@@ -63,8 +64,10 @@ def make_pattern(text: str, kind: str, target: str) -> Pattern | None:
     return Pattern(kind, target, tuple(toks), tuple(checks), len(toks))
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
+    """One occurrence (a tuple: an article can hold hundreds of thousands, and a frozen dataclass costs
+    three times as much to build)."""
+
     pattern: Pattern
     start: int  # token index
     end: int  # token index (exclusive)
@@ -91,49 +94,72 @@ class TokenTrie:
                     self._has_nested.add(id(p))
 
     def scan(self, toks: list[str], low: list[str]) -> tuple[list[Match], list[Match]]:
-        """Entity matches (longest at each position; a strong match consumes its tokens) and term matches."""
+        """Entity matches (longest at each position; a strong match consumes its tokens) and term matches.
+
+        What a token matches on its own depends only on its surface form, so it is worked out once per
+        distinct form: a text repeating a name 300,000 times costs a dictionary look-up per mention."""
         root = self.root
         entity_matches: list[Match] = []
         term_matches: list[Match] = []
         n = len(toks)
         skip_to = 0
+        single: dict[str, tuple[list[Pattern], Pattern | None, dict | None]] = {}
         for i in [k for k, t in enumerate(low) if t in root]:
             if i < skip_to:
                 continue
-            node = root[low[i]]
-            best_ent: list[Pattern] = []
-            best_len = 0
-            best_term: Pattern | None = None
-            j = i
-            while True:
-                ends = node.get(_END)
-                if ends:
-                    length = j - i + 1
-                    for p in ends:
-                        if not p.accepts(toks, i):
-                            continue
-                        if p.kind == "term":
-                            best_term = p
-                        elif length > best_len:
-                            best_ent, best_len = [p], length
-                        elif length == best_len:
-                            best_ent.append(p)
-                j += 1
-                if j >= n:
-                    break
-                node = node.get(low[j])
-                if node is None:
-                    break
+            one = single.get(toks[i])
+            if one is None:
+                one = single[toks[i]] = self._single(toks, i, root[low[i]])
+            best_ent, best_term, node = one
+            best_len = 1 if best_ent else 0
+            j = i + 1
+            if node is not None and j < n and (node := node.get(low[j])) is not None:
+                best_ent = list(best_ent)
+                while True:  # longer names: their case checks look at several tokens
+                    ends = node.get(_END)
+                    if ends:
+                        length = j - i + 1
+                        for p in ends:
+                            if not p.accepts(toks, i):
+                                continue
+                            if p.kind == "term":
+                                best_term = p
+                            elif length > best_len:
+                                best_ent, best_len = [p], length
+                            elif length == best_len:
+                                best_ent.append(p)
+                    j += 1
+                    if j >= n:
+                        break
+                    node = node.get(low[j])
+                    if node is None:
+                        break
             if best_term is not None:
                 term_matches.append(Match(best_term, i, i + best_term.length))
             if best_ent:
+                strong = False
                 for p in best_ent:
                     entity_matches.append(Match(p, i, i + best_len))
-                if any(p.kind == "strong" for p in best_ent):
+                    strong = strong or p.kind == "strong"
+                if strong:
                     if best_len > 1 and any(id(p) in self._has_nested for p in best_ent):
                         entity_matches.extend(self._nested(toks, low, i, i + best_len))
                     skip_to = i + best_len
         return entity_matches, term_matches
+
+    @staticmethod
+    def _single(toks: list[str], i: int, node: dict) -> tuple[list[Pattern], Pattern | None, dict | None]:
+        """The one-token names and term that ``toks[i]`` matches, and its trie node when longer names
+        continue from it (None otherwise)."""
+        ents: list[Pattern] = []
+        term: Pattern | None = None
+        for p in node.get(_END, ()):
+            if p.accepts(toks, i):
+                if p.kind == "term":
+                    term = p
+                else:
+                    ents.append(p)
+        return ents, term, node if len(node) > (_END in node) else None
 
     def _nested(self, toks: list[str], low: list[str], start: int, end: int) -> list[Match]:
         """Strong names lying wholly inside a longer strong match; the linker decides whether they count."""

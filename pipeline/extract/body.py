@@ -140,8 +140,48 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def _link_len(node: LexborNode) -> int:
-    return sum(len(a.text(deep=True, strip=True)) for a in node.css("a"))
+def _link_len(node: LexborNode, size: int) -> int:
+    """Length of the link text under ``node`` (whose text is ``size`` long). A link inside another link
+    is counted with its outer link only: links nest across tables (a marker stops the parser from closing
+    them), and measuring each one's whole subtree was quadratic (10,000 "<a><table><tr><td>" took
+    minutes). Links are measured one by one until their total passes what only nesting can explain."""
+    links = node.css("a")
+    total = 0
+    for a in links:
+        total += len(a.text(deep=True, strip=True))
+        if total > 2 * size + 100:
+            return _outer_link_len(node, links)
+    return total
+
+
+def _outer_link_len(node: LexborNode, links: list[LexborNode]) -> int:
+    """The text length of the links that are not inside another link, each ancestor walked once."""
+    link_ids = {a.mem_id for a in links}
+    root_id = node.mem_id
+    in_link: dict[int, bool] = {}  # node id -> it or an ancestor below ``node`` is a link
+    total = 0
+    for a in links:
+        path: list[int] = []
+        inside = False
+        up = a.parent
+        while up is not None:
+            uid = up.mem_id
+            if uid == root_id:
+                break
+            known = in_link.get(uid)
+            if known is not None:
+                inside = known
+                break
+            path.append(uid)
+            if uid in link_ids:
+                inside = True
+                break
+            up = up.parent
+        for uid in path:  # the nodes walked through share the answer
+            in_link[uid] = inside
+        if not inside:
+            total += len(a.text(deep=True, strip=True))
+    return total
 
 
 def remove_junk(root: LexborNode) -> None:
@@ -283,7 +323,7 @@ class _Leaf:
     @property
     def link_len(self) -> int:
         if self._link_len < 0:
-            self._link_len = _link_len(self.node) if self.has_link else 0
+            self._link_len = _link_len(self.node, self.length) if self.has_link else 0
         return self._link_len
 
 
@@ -331,7 +371,7 @@ def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
     best_value = float("-inf")
     for _, nid, total in ranked[:_LINK_CHECKS]:
         g = good[nid]
-        links = _link_len(nodes[nid])
+        links = _link_len(nodes[nid], total)
         value = g - _LINK_WEIGHT * links - _OTHER_WEIGHT * max(total - g - links, 0)
         if value > best_value:
             best, best_value = nid, value

@@ -33,57 +33,124 @@ def _parse(html: str | bytes | None) -> tuple[LexborHTMLParser, str] | None:
         text, utf8 = text.replace("\x00", ""), None
     if not text or text.isspace():
         return None
-    if ((utf8.count(b"<") if utf8 is not None else text.count("<")) > _NESTING_CHECK_TAGS
-            and (flat := _bound_nesting(text)) is not None):
+    tags = utf8.count(b"<") if utf8 is not None else text.count("<")
+    if (defused := _defuse_formatting(utf8 if utf8 is not None else text, text, tags)) is not None:
+        text, utf8 = defused, None
+    if tags > _NESTING_CHECK_TAGS and (flat := _bound_nesting(text)) is not None:
         text, utf8 = flat, None
     return LexborHTMLParser(utf8 if utf8 is not None else text), text
 
 
-# The HTML tree builder checks the open elements on every block start tag ("a <p> in button scope?")
-# and re-creates every unclosed formatting element in each new block, so its cost grows with the square
-# of the nesting depth: 100,000 nested <div>s take 10 s to parse, 20,000 "<i x=n><p>" pairs run out of
-# memory. Browsers cap the tree depth for the same reason. Pages with many tags are checked (counting
-# them costs 0.1 ms on a typical page; the check itself ~1 ms); deeper nesting than real pages have is
-# flattened before parsing (the text stays, the excess tags go). Below the threshold nested blocks cost
-# at most ~0.1 s, but a few thousand distinct unclosed formatting elements can still take ~1 GB.
+# The HTML tree builder re-opens every formatting element (b, i, em, font…) that a closed block left
+# unclosed, in each new block, with copies of its attributes ("reconstruct the active formatting
+# elements"). Only identical elements are capped (3 of a kind), so a 38 KB page of 3,000 "<i x=n><p>"
+# pairs made 4.5 million elements (1.6 GB), and 39 distinct plain ones followed by 100,000 blocks 690 MB.
+# The copies are at most (tags) x (formatting elements, ~400 B each plus their attributes); when that
+# product passes the budget, every formatting tag is renamed <wbr> before parsing: an empty element that
+# is never re-opened nor nests (renaming touches only the name: no need to find where the tag ends, where
+# quoted attribute values may hold ">"), and the text is the same. Finding the formatting tags
+# costs ~0.1 ms on a typical page (the lookahead rejects most tags at their first two letters); the
+# 258 pages of the news-pages dataset stay below 200 MB of the 512 MB budget (their tags are closed).
+_FMT_NAMES = (r"(?:[bB](?:[iI][gG])?|[iI]|[uU]|[sS](?:[mM][aA][lL][lL]|[tT][rR](?:[iI][kK][eE]|[oO][nN][gG]))?"
+              r"|[eE][mM]|[tT][tT]|[cC][oO][dD][eE]|[fF][oO][nN][tT])")  # <a> and <nobr> close their predecessor
+_WS = r"\t\n\f\r "
+# a start tag as the HTML tokenizer reads it (to weigh its attributes): a quoted value may hold ">"
+_FMT_START = (rf"<(?=[bBiIsSuUeEtTcCfF][{_WS}/>iImMtToO]){_FMT_NAMES}(?=[{_WS}/>])"
+              rf"""(?>[{_WS}/]+|[^{_WS}/>][^{_WS}/>=]*(?:[{_WS}]*=[{_WS}]*(?:"[^"]*"?|'[^']*'?|[^{_WS}>]*))?)*>?""")
+_FMT_START_RE = re.compile(_FMT_START)
+_FMT_START_BYTES_RE = re.compile(_FMT_START.encode())
+_FMT_TAG_RE = re.compile(rf"<(/?){_FMT_NAMES}(?=[{_WS}/>])")
+_FMT_ELEMENT_BYTES = 400  # one re-opened element in lexbor, before its attributes
+_FMT_COPY_BUDGET = 512 << 20  # bytes of the bound; the real worst case is about a quarter of it
+
+
+def _defuse_formatting(doc: str | bytes, text: str, tags: int) -> str | None:
+    """``text`` with its formatting tags renamed <wbr> when the re-opened copies could take more
+    than the budget, else None. ``doc`` is the page as parsed (bytes when UTF-8), ``tags`` its "<" count."""
+    found = (_FMT_START_BYTES_RE if isinstance(doc, bytes) else _FMT_START_RE).findall(doc)
+    if not found or tags * (len(found) * _FMT_ELEMENT_BYTES + sum(map(len, found))) <= _FMT_COPY_BUDGET:
+        return None
+    log.info("renamed %d formatting tags to wbr (re-opening them could take %d MB)", len(found),
+             tags * (len(found) * _FMT_ELEMENT_BYTES + sum(map(len, found))) >> 20)
+    return _FMT_TAG_RE.sub(r"<\1wbr", text)
+
+
+# The HTML tree builder walks the open elements on many start tags ("a <p> in button scope?", "a <ruby>
+# in scope?"), so its cost grows with the square of the nesting depth: 100,000 nested <div>s took 10 s
+# to parse, 50,000 "<span><p>x</p>" 2.4 s, 24,000 "<rt><pre><rt>" 6 s, 80,000 "<a><div>x</a>" 10 s. Browsers cap the tree depth
+# (512) for the same reason. Pages with many tags are checked (counting them costs 0.07 ms on a typical
+# page; the check ~1 us per tag): the open elements are followed roughly as the parser does (erring on
+# the deep side), and start tags nested deeper than the cap are dropped with their end tags before
+# parsing (the text stays). Below the threshold nesting costs at most ~0.1 s.
 _NESTING_CHECK_TAGS = 10_000  # "<" characters; the 258 pages of the news-pages dataset have at most 8,100
-_NEST_TAG_RE = re.compile(
-    r"<(/?)(?:(address|article|aside|blockquote|center|details|dialog|dir|div|dl|fieldset|figcaption|figure"
-    r"|footer|header|hgroup|main|menu|nav|ol|section|summary|ul|search)|(b|big|code|em|font|i|nobr|s|small|strike"
-    r"|strong|tt|u))(?=[\s/>])[^>]*>", re.I)
-_MAX_BLOCK_DEPTH = 512  # real pages: under 100
-_MAX_FORMAT_DEPTH = 64  # real pages: under 20
+_NEST_TAG_RE = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)([^>]*)>")
+# elements that never stay open around what follows: void ones, and those that a sibling start tag
+# closes or that the parser ignores when nested (table rows and cells nest only with their table)
+_NOT_NESTING = frozenset({
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input",
+    "keygen", "link", "meta", "param", "source", "track", "wbr", "p", "li", "dd", "dt", "option", "optgroup",
+    "tr", "td", "th", "thead", "tbody", "tfoot", "caption", "colgroup", "html", "head", "body", "frameset"})
+_FOREIGN = frozenset({"svg", "math"})  # inside them "<x/>" closes itself; in HTML it stays open
+# an end tag of one of these closes only its own element (the adoption agency keeps the blocks opened
+# inside it open: "<a><div>x</a>" nests a div deeper each time)
+_FORMATTING = frozenset({"a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong",
+                         "tt", "u"})
+# the HTML "special" elements: an ordinary end tag ("</span>") is ignored when one of them was opened
+# after its element ("<span><div>x</span>" leaves both open); their own end tags close everything inside
+_SPECIAL = frozenset({
+    "address", "applet", "article", "aside", "blockquote", "button", "center", "details", "dialog", "dir", "div",
+    "dl", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hgroup", "iframe", "listing", "main", "marquee", "menu", "nav", "noembed", "noframes", "noscript", "object",
+    "ol", "plaintext", "pre", "script", "search", "section", "select", "style", "summary", "table", "template",
+    "textarea", "title", "ul", "xmp", "mi", "mo", "mn", "ms", "mtext", "annotation-xml", "foreignobject", "desc"})
+_MAX_DEPTH = 512  # as browsers; on the real pages this stack (which closes less than the parser) reaches 270
+
+
+class _OpenElements:
+    """The stack of open elements, approximately: enough to tell how deep the next start tag lands."""
+
+    def __init__(self) -> None:
+        self.stack: list[str] = []
+        self.dropped: dict[str, int] = {}  # start tags dropped, by name, whose end tag is still to come
+        self.foreign = 0
+
+    def keep(self, close: str, name: str, rest: str) -> bool:
+        name = name.lower()
+        if name in _NOT_NESTING:
+            return True
+        stack = self.stack
+        if close:
+            if self.dropped.get(name):  # the innermost open one was dropped: so is its end tag
+                self.dropped[name] -= 1
+                return False
+            if name in stack:
+                at = len(stack) - 1 - stack[::-1].index(name)
+                if name in _FORMATTING:
+                    del stack[at]
+                elif name in _SPECIAL or not any(n in _SPECIAL for n in stack[at + 1:]):
+                    self.foreign -= sum(1 for n in stack[at:] if n in _FOREIGN)
+                    del stack[at:]
+            return True
+        if self.foreign and rest.endswith("/"):
+            return True
+        if len(stack) >= _MAX_DEPTH:
+            self.dropped[name] = self.dropped.get(name, 0) + 1
+            return False
+        stack.append(name)
+        if name in _FOREIGN:
+            self.foreign += 1
+        return True
 
 
 def _bound_nesting(text: str) -> str | None:
-    """``text`` without the block and formatting tags nested beyond the caps, or None when none is."""
-    block = fmt = 0
-    too_deep = False
-    for close, is_block, _ in _NEST_TAG_RE.findall(text):
-        if is_block:
-            block = max(block - 1, 0) if close else block + 1
-            too_deep = too_deep or block > _MAX_BLOCK_DEPTH
-        else:
-            fmt = max(fmt - 1, 0) if close else fmt + 1
-            too_deep = too_deep or fmt > _MAX_FORMAT_DEPTH
-        if too_deep:
-            break
-    if not too_deep:
+    """``text`` without the start tags nested deeper than the cap (and their end tags), or None when
+    none is."""
+    probe = _OpenElements()
+    if all(probe.keep(*tag) for tag in _NEST_TAG_RE.findall(text)):
         return None
-    depth = {True: 0, False: 0}
-
-    def keep(match: re.Match[str]) -> str:
-        kind = bool(match.group(2))
-        cap = _MAX_BLOCK_DEPTH if kind else _MAX_FORMAT_DEPTH
-        if match.group(1):  # an end tag: dropped when its start tag was
-            depth[kind] = max(depth[kind] - 1, 0)
-            return "" if depth[kind] >= cap else match.group(0)
-        depth[kind] += 1
-        return "" if depth[kind] > cap else match.group(0)
-
-    log.info("flattened nesting deeper than %d blocks or %d formatting elements", _MAX_BLOCK_DEPTH,
-             _MAX_FORMAT_DEPTH)
-    return _NEST_TAG_RE.sub(keep, text)
+    elements = _OpenElements()
+    log.info("flattened nesting deeper than %d elements", _MAX_DEPTH)
+    return _NEST_TAG_RE.sub(lambda m: m.group(0) if elements.keep(*m.groups()) else "", text)
 
 
 def extract_article(html: str | bytes, url: str, *, feed_item: object | None = None,
