@@ -68,6 +68,8 @@ _SENT = re.compile(r"(?<=[.!?])\s+")
 
 
 def load(path: Path) -> list[dict[str, Any]]:
+    if path.is_dir():  # the dataset folder (news-events) holds articles.jsonl
+        path = path / "articles.jsonl"
     rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
     rows.sort(key=lambda r: r.get("published") or r.get("date_publish") or "")
     return rows

@@ -5,7 +5,11 @@ run time and never stored in the repository) whose headline, article paragraphs,
 structured data are cut out and replaced by placeholders; without the dataset a few built-in
 synthetic layouts are used. Article *text* is generated: developments (a ban, a deadline, a
 ruling …) reported by several sites in different words, syndicated copies of the same wire text,
-and unrelated news, with entity names taken from the project's gazetteer.
+and unrelated news, with entity names taken from the project's gazetteer. Each development has
+its own specifics (long-tail content words, names, figures) that its reports share in varying
+wordings and other developments do not; the words all reports share (stock frames, the domain's
+vocabulary) are a minority, so TF-IDF similarity within and across developments is close to that
+of real news (the news-events dataset: median cosine ~0.3 within an event, ~0.02-0.05 across).
 
 Everything is a pure function of (seed, article number), so the server can generate any page on
 demand and a process that knows the seed knows what was published. Sites are host names
@@ -171,7 +175,7 @@ def _zipf_vocab(size: int = 6000) -> tuple[list[str], list[float]]:
                                          for _ in range(size)]))
     cum, total = [], 0.0
     for rank in range(1, len(words) + 1):
-        total += 1.0 / rank
+        total += 1.0 / (rank + 40)  # Zipf-Mandelbrot: content words (stop words gone) have a flat head
         cum.append(total)
     return words, cum
 
@@ -191,6 +195,13 @@ _FILLER = [
     "Local {w1} have asked for more time to replace the {w2} and {w3}.",
     "Critics argued that the {w1} lacked detail about {w2} and {w3}.",
     "The {w1} has {n} {w2} in the region and employs about {n2} people.",
+    "Last {w3}, the {w1} published figures showing {n} percent more {w2}.",
+    "Industry groups warned that {w1} and {w2} could be delayed for months.",
+    "It was not immediately clear how many {w1} would need new {w2}.",
+    "Earlier this year, {n} {w1} signed a letter about {w2} and {w3}.",
+    "Shares in the {w1} fell {n} percent in early trading on {day}.",
+    "Officials expect a decision on the {w1} before the end of the {w2}.",
+    "The {w1} employs {n2} people and sells {w2} in {n} countries.",
 ]
 _ACTIONS = [
     ("banned", "ban", "{actor} banned {company} {thing} from {scope}, citing national security risks."),
@@ -204,11 +215,54 @@ _ACTIONS = [
 _THINGS = ["equipment", "software", "devices", "cameras", "drones", "apps", "routers", "modules", "services"]
 _SCOPES = ["government networks", "federal agencies", "the country's 5G networks", "public schools",
            "state devices", "critical infrastructure", "the domestic market"]
-_OTHER = ["The city council approved a new budget for parks and libraries on {day}.",
-          "The football club confirmed the signing of a new striker for {n} million euros.",
-          "Heavy rain is expected across the region until the end of the {w1}.",
-          "The museum opens a new exhibition of {w1} from the {n2}s next month.",
-          "Shares of the retailer rose {n} percent after strong holiday {w1}."]
+# The facts of one development, each in two wordings. {t<i>} are the development's own content words
+# (the specifics real reports of one event share and reports of other events do not); the frames
+# around them are the domain's common wording, which every development shares.
+_FACTS = [
+    ("The {noun} is tied to {t0} and {t1}, {actor} said of the decision on {company}.",
+     "{actor} pointed to {t0} and {t1} when it acted against {company}."),
+    ("The measure takes effect on {effective}, and operators must remove the {thing} by {deadline}.",
+     "Operators in {place} have until {deadline} to remove the {thing}; the rules apply from {effective}."),
+    ("{company} said it would challenge the decision, spokesperson {person} told {t2} {t3}.",
+     "In a statement, {person}, a spokesperson for {company}, called the {noun} {t2} and cited {t3}."),
+    ("The {noun} follows months of review by {actor} of {t4} {t5} and {t6}.",
+     "{actor} had examined {t4}, {t5} and {t6} for months before acting."),
+    ("Deputy director {official} said the {programme} programme would pay to replace {units} {thing} at "
+     "{t7} {t8}.",
+     "{official}, a deputy director in {place}, said {units} {thing} at {t7} {t8} would be replaced through "
+     "the {programme} programme."),
+    ("The replacement is expected to cost {money} million dollars, with {org} carrying most of the {t9} {t10}.",
+     "{org} estimates the bill at {money} million dollars, mostly for {t9} {t10}."),
+    ("{org} operates {t11} {t12} across {place} and uses {company} {thing} in {t13}.",
+     "In {place}, {org} relies on {company} {thing} for its {t11} {t12} and {t13}."),
+    ("{actor} said the restrictions would also cover new contracts for {t14} {t15}.",
+     "New contracts for {t14} and {t15} fall under the restrictions too, {actor} said."),
+    ("Critics including {critic} argued that the {noun} did little about {t16} {t17}.",
+     "{critic}, a critic of the {noun}, said {t16} {t17} had been ignored."),
+    ("A hearing on {t18} {t19} is scheduled in {place} next month.",
+     "Lawmakers in {place} will discuss {t18} and {t19} at a hearing next month."),
+]
+# Unrelated news: one topic per article, its own content words in general-news frames.
+_OTHER = [
+    "The {t0} {t1} in {place} announced {t2} {t3} on {day}.",
+    "{person} of the {org} said {t4} and {t5} would change by the end of the year.",
+    "About {units} {t6} are expected at the {t7} event in {place}.",
+    "Organisers said {t8} {t9} had cost {money} million dollars.",
+    "{org} confirmed that {t10} {t11} will follow next month.",
+    "Residents of {place} said the {t12} {t13} mattered more than {t14}.",
+]
+_N_TOPIC = 20  # content words per development (or unrelated article)
+
+
+def _topic(rng: random.Random) -> dict[str, str]:
+    """Specifics of one event: content words from the vocabulary's long tail, names and figures."""
+    words = rng.sample(_VOCAB[300:], _N_TOPIC)
+    out = {f"t{i}": w for i, w in enumerate(words)}
+    out.update(place=_name(rng), official=f"{_name(rng)} {_name(rng)}", programme=_name(rng),
+               person=f"{_name(rng)} {_name(rng)}", critic=f"{_name(rng)} {_name(rng)}",
+               org=f"{_name(rng)} {rng.choice(['Telecom', 'Networks', 'Utilities', 'Transit', 'Health'])}",
+               units=str(rng.randint(12, 4000)), money=str(rng.randint(2, 900)))
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -228,11 +282,13 @@ def gazetteer_names() -> dict[str, list[str]]:
     return out
 
 
-_SYLLABLES = "ka lo ven dra mi sor tel an ber qui zo ru pa nesh tor vil ma gre dun hal sia ro".split()
+_SYLLABLES = ("ka lo ven dra mi sor tel an ber qui zo ru pa nesh tor vil ma gre dun hal sia ro bex fen "
+              "gor lis mur nav pel rak sut tam ul wes yor zil").split()
 
 
 def _name(rng: random.Random) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+    """A made-up proper name (~1.5 million of them: two developments rarely share one by chance)."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
 
 
 def _fmt_day(d: datetime) -> str:
@@ -281,6 +337,11 @@ class ArticleGen:
         return random.Random(f"{self.spec.seed}:" + ":".join(map(str, key)))
 
     def _fill(self, rng: random.Random, tpl: str, day: datetime) -> str:
+        """A background sentence: mostly Zipf-distributed words, now and then in one of the stock frames
+        (a frame in every sentence would make all articles alike in their boilerplate)."""
+        if rng.random() < 0.7:
+            words = " ".join(_word(rng) if i % 2 else rng.choice(_GLUE) for i in range(rng.randint(9, 19)))
+            return f"{words[0].upper()}{words[1:]}."
         w = [_word(rng) for _ in range(3)]
         sent = tpl.format(w1=w[0], w2=w[1], w3=w[2], n=rng.randint(2, 90), n2=rng.randint(100, 9000),
                           day=f"{day:%A}")
@@ -313,46 +374,59 @@ class ArticleGen:
                            orig.development)
         n_par = rng.randint(*spec.paragraphs)
         if kind == "other":
-            paras = [" ".join(self._fill(rng, rng.choice(_OTHER + _FILLER), published) for _ in range(4))
-                     for _ in range(n_par)]
-            title = self._fill(rng, rng.choice(_OTHER), published).rstrip(".")[:90]
-            return Article(n, site, self._path(site, n, published), title, paras, published, "other")
+            topic = _topic(self._rng("other", n))
+            sents = [s.format(day=f"{published:%A}", **topic) for s in _OTHER]
+            rng.shuffle(sents)
+            title = sents[0].rstrip(".")[:90]
+            return Article(n, site, self._path(site, n, published), title,
+                           self._paragraphs(rng, sents, n_par, published), published, "other")
         dev = n // max(1, spec.per_development)
         drng = self._rng("development", dev)
-        company = drng.choice(self.names["company"])
+        # a gazetteer company in a third of the developments, otherwise a company of its own: the
+        # web publishes hundreds of developments a day, and 25 companies would each have several
+        # a day, far more than any has in reality
+        company = (drng.choice(self.names["company"]) if drng.random() < 1 / 3
+                   else f"{_name(drng)} {drng.choice(['Technologies', 'Electronics', 'Semiconductor', 'Robotics'])}")
         actor = drng.choice(self.names["actor"])
         verb, noun, lede = drng.choice(_ACTIONS)
         thing, scope = drng.choice(_THINGS), drng.choice(_SCOPES)
-        # names of this development only (a place, an official, a programme): real events differ in
-        # such details, and they are what tells two developments about one company apart
-        place, official, programme = (_name(drng) for _ in range(3))
+        # the specifics of this development (content words, a place, people, figures): real events
+        # differ in them, and they are what tells two developments about one company apart
+        topic = _topic(drng)
+        place = topic["place"]
         scope = f"{scope} in {place}"
         effective = published + timedelta(days=drng.randint(10, 200))
         deadline = effective + timedelta(days=drng.randint(30, 300))
-        facts = [
-            lede.format(actor=actor, company=company, thing=thing, scope=scope),
-            f"The measure takes effect on {_fmt_day(effective)}, and operators must remove the {thing} by "
-            f"{_fmt_day(deadline)}.",
-            f"{company} said it would challenge the decision and denied that its {thing} pose a security risk.",
-            f"The {noun} follows months of review by {actor} and lawmakers who warned about foreign adversary "
-            f"access to {scope}.",
-            f"Deputy director {official} of {place} said the {programme} programme would pay to replace the "
-            f"{thing}.",
-            f"Officials in {place} said {company} {thing} were banned because of the national security risk.",
-            f"{actor} said the restrictions on {company} would also cover new contracts in {place}.",
-        ]
+        values = dict(topic, actor=actor, company=company, thing=thing, noun=noun,
+                      effective=_fmt_day(effective), deadline=_fmt_day(deadline))
+        # each report tells the lede and a few of the other facts, each in one of its wordings
+        chosen = rng.sample(_FACTS, rng.randint(3, 5))
+        facts = [rng.choice(f).format(**values) for f in chosen]
+        facts = [s[0].upper() + s[1:] for s in facts]
         rng.shuffle(facts)
-        paras = []
-        for i in range(n_par):
-            sents = [self._fill(rng, rng.choice(_FILLER), published) for _ in range(rng.randint(1, 2))]
-            if i < len(facts):
-                sents.insert(rng.randrange(len(sents) + 1), facts[i])
-            paras.append(" ".join(sents))
+        # headlines name the development's own specifics; stock headline frames (the same words in
+        # every development's headlines, weighted as headlines are) would make them all alike
+        t = topic
         title = rng.choice([f"{actor} {verb} {company} {thing} in {place}",
-                            f"{company} {thing} {verb} by {actor} in {place}",
-                            f"{company} faces {noun} in {place} over national security fears"])
+                            f"{company} {thing} {verb} by {actor}",
+                            f"{company} {noun} hits {t['t0']} {t['t1']} in {place}",
+                            f"{t['official']} on {company} {noun}: {t['t2']} {t['t3']}",
+                            f"{t['org']}, {t['t4']} and the {company} {noun}",
+                            f"{place} {t['t5']} {t['t6']} after {company} {noun}"])
         title = title[0].upper() + title[1:]
+        paras = self._paragraphs(rng, [lede.format(actor=actor, company=company, thing=thing, scope=scope)]
+                                 + facts, n_par, published)
         return Article(n, site, self._path(site, n, published), title, paras, published, "development", dev)
+
+    def _paragraphs(self, rng: random.Random, facts: list[str], n_par: int, day: datetime) -> list[str]:
+        """``n_par`` paragraphs: the facts in order, spread out, among general background sentences."""
+        paras: list[list[str]] = [[] for _ in range(n_par)]
+        for i, f in enumerate(facts):
+            paras[i * n_par // len(facts)].append(f)
+        for p in paras:
+            for _ in range(rng.randint(1, 2)):
+                p.insert(rng.randrange(len(p) + 1), self._fill(rng, rng.choice(_FILLER), day))
+        return [" ".join(p) for p in paras]
 
     @staticmethod
     def _path(site: int, n: int, when: datetime) -> str:

@@ -373,7 +373,9 @@ class StoryTracker:
     shared protagonists (``story_entity_threshold``, cosine of the entity features alone).
     ``linkage="average"`` scores by mean member similarity instead of the centroid, and
     ``window_anchor="start"`` measures the window from an event's first report; both are kept for
-    experiments (benchmarks/stories.py ``--set``), the defaults measured best.
+    experiments (benchmarks/stories.py ``--set``), the defaults measured best. ``min_coherence``
+    keeps a centroid whose members have little in common from matching every article of the
+    domain (``_centroid_norm``).
     """
 
     def __init__(
@@ -405,8 +407,10 @@ class StoryTracker:
         common_key_min_docs: int = 1000,
         linkage: str = "centroid",
         window_anchor: str = "last",
+        min_coherence: float = 0.2,
     ) -> None:
         self.linkage = linkage
+        self.min_coherence = min_coherence
         self.window_anchor = window_anchor
         self.event_window = timedelta(days=event_window_days)
         self.story_dormant_after = timedelta(seconds=story_dormant_after)
@@ -602,7 +606,7 @@ class StoryTracker:
             if not prof.get("v"):
                 continue
             if self.linkage == "centroid":  # cosine with both norms known
-                score = _dot(feats.vector, prof["v"]) / (norm * (prof.get(_NORM) or _norm(prof["v"])))
+                score = _dot(feats.vector, prof["v"]) / (norm * self._centroid_norm(prof))
             else:
                 score = self._similarity(feats.vector, 1, prof["v"], int(prof.get("n") or 1))
             out.append(_Candidate(_EventView(ev_id, prof), score, self._gap_days(prof, feats.when)))
@@ -691,6 +695,19 @@ class StoryTracker:
             return base
         return max(base, min(cap, base + self.threshold_growth * math.log2(gap_days / max(window, 1e-9))))
 
+    def _centroid_norm(self, prof: Mapping[str, Any], norm: float | None = None) -> float:
+        """The norm a centroid cosine divides by: the summed vector's, but at least that of ``n``
+        members ``min_coherence`` alike. The n unit vectors of an event sum to a norm of about
+        n * sqrt(their mean pairwise cosine); when they have little in common (reports chained
+        through the domain's common words), the sum keeps only those words and any article of the
+        domain matches it, better the more members it has. Dividing by the floor scores such an
+        event like a coherent one of its size. A coherent event is scored as before, and so is any
+        event of at most 1 / min_coherence members, but for the truncation of its profile to
+        ``profile_terms``."""
+        norm = norm or prof.get(_NORM) or _norm(prof.get("v") or {})
+        n = int(prof.get("n") or 1)
+        return max(norm, n * math.sqrt(self.min_coherence)) if self.min_coherence > 0 else norm
+
     def _similarity(self, a: dict[str, float], na: int, b: dict[str, float], nb: int) -> float:
         """Centroid cosine, or the mean pairwise cosine of the members (average linkage)."""
         if self.linkage == "average":
@@ -707,7 +724,7 @@ class StoryTracker:
         if not pa.get("v") or not pb.get("v"):
             return False
         if self.linkage == "centroid":
-            sim = _dot(pa["v"], pb["v"]) / ((a_norm or _norm(pa["v"])) * (pb.get(_NORM) or _norm(pb["v"])))
+            sim = _dot(pa["v"], pb["v"]) / (self._centroid_norm(pa, a_norm) * self._centroid_norm(pb))
         else:
             sim = self._similarity(pa["v"], int(pa.get("n") or 1), pb["v"], int(pb.get("n") or 1))
         a0, b0 = datetime.fromisoformat(pa["t0"]), datetime.fromisoformat(pb["t0"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -360,6 +361,26 @@ def test_dot_product_does_not_depend_on_the_order_of_terms() -> None:
     b = {f"t{i}": (i % 7) / 3 for i in range(0, 400, 2)}
     reordered = dict(reversed(list(a.items())))
     assert _dot(a, b) == _dot(reordered, b) == _dot(b, reordered)
+
+
+def test_centroid_of_members_with_little_in_common_does_not_match_an_article_sharing_only_their_common_word(
+) -> None:
+    tracker = StoryTracker()
+    # 50 reports that share one word and nothing else: their summed vector is mostly that word
+    members = [{"ban": 0.3, f"own{i}": 0.954} for i in range(50)]
+    v: dict[str, float] = {}
+    for m in members:
+        for t, w in m.items():
+            v[t] = v.get(t, 0.0) + w
+    article = {"ban": 0.2, "other": 0.98}
+    plain = _dot(article, v) / math.sqrt(_dot(v, v))
+    scored = _dot(article, v) / tracker._centroid_norm({"v": v, "n": len(members)})
+    assert plain >= tracker.event_threshold > scored
+
+
+def test_centroid_norm_of_a_small_event_is_its_vector_norm() -> None:
+    v = {"ban": 0.6, "a": 0.8, "b": 0.8}
+    assert StoryTracker()._centroid_norm({"v": v, "n": 2}) == math.sqrt(_dot(v, v))
 
 
 def test_profile_cache_keeps_one_version_per_cluster() -> None:
