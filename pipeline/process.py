@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from pipeline.config import Config
 from pipeline.dedup import Deduplicator, canonicalize_url, fingerprint
@@ -24,6 +25,10 @@ from pipeline.store.writer import EntityCache, save_dates, save_entities
 from pipeline.stories import GENERAL_NEWS, StoryTracker
 
 log = logging.getLogger(__name__)
+_ARTICLE_INSERT = insert(ArticleRow.__table__).returning(ArticleRow.__table__.c.id)
+# a Core UPDATE: loading the first copy (its whole text) only to count one more copy cost a SELECT
+_COUNT_COPY = (update(ArticleRow.__table__).where(ArticleRow.__table__.c.id == bindparam("first"))
+               .values(duplicate_count=func.coalesce(ArticleRow.__table__.c.duplicate_count, 0) + 1))
 MAX_STORED_TEXT = 2_000_000  # characters; a 10 MB "article" is stored cut, and says so in the log
 
 
@@ -114,38 +119,45 @@ class ArticleProcessor:
     def _write(self, session: Session, ex: ExtractedArticle, fp: Any, enrichment: Any, *, canonical: str,
                url: str, title: str | None, text: str, published: datetime | None, method: str | None,
                source_id: int | None, feed_item: Any | None, now: datetime) -> ArticleOutcome:
-        row = ArticleRow(
-            url=url[:4000],
-            canonical_url=canonical[:2048],
-            guid=nul_free(getattr(feed_item, "guid", None) or None),
-            source_id=source_id,
-            title=title,
-            text=text,
-            description=nul_free(ex.description),
-            authors=[nul_free(a) for a in ex.authors] if ex.authors else None,
-            site_name=nul_free(ex.site_name),
-            published_at=published,
-            published_at_method=method,
-            modified_at=ex.modified_at,
-            first_seen_at=now,
-            language=ex.language,
-            word_count=len(text.split()),
-            relevance=enrichment.relevance,
-            is_relevant=bool(enrichment.is_relevant),
-            content_hash=getattr(fp, "content_hash", None) or hashlib.sha256(text.encode()).hexdigest(),
-        )
-        if row.guid and len(row.guid) > 2048:
-            row.guid = row.guid[:2048]
+        guid = nul_free(getattr(feed_item, "guid", None) or None)
+        values = {
+            "url": url[:4000],
+            "canonical_url": canonical[:2048],
+            "guid": guid[:2048] if guid else guid,
+            "source_id": source_id,
+            "title": title,
+            "text": text,
+            "description": nul_free(ex.description),
+            "authors": [nul_free(a) for a in ex.authors] if ex.authors else None,
+            "site_name": nul_free(ex.site_name),
+            "published_at": published,
+            "published_at_method": method,
+            "modified_at": ex.modified_at,
+            "first_seen_at": now,
+            "language": ex.language,
+            "word_count": len(text.split()),
+            "relevance": enrichment.relevance,
+            "is_relevant": bool(enrichment.is_relevant),
+            "content_hash": getattr(fp, "content_hash", None) or hashlib.sha256(text.encode()).hexdigest(),
+            "duplicate_of": None,
+            "duplicate_count": 0,
+            "event_id": None,
+        }
+        # a Core INSERT … RETURNING instead of a unit-of-work flush (a hot spot per article); the row
+        # object is then attached as already persistent with every column loaded, so the stages after
+        # read it without a SELECT and their changes to it (event_id) are flushed as an UPDATE
+        article_id = session.execute(_ARTICLE_INSERT, values).scalar_one()
+        row = ArticleRow(id=article_id, **values)
+        make_transient_to_detached(row)
         session.add(row)
-        session.flush()
         save_entities(session, row.id, enrichment.entities, self.entities, now)
         save_dates(session, row.id, enrichment.dates)
+        # looked up only after the INSERT: on SQLite that statement takes the write lock, so two daemons
+        # storing copies of one text at once are serialised and the second sees the first
         first = self.dedup.find_duplicate(session, fp, exclude_id=row.id)
         if first is not None:
             row.duplicate_of = first
-            first_row = session.get(ArticleRow, first)
-            if first_row is not None:
-                first_row.duplicate_count = (first_row.duplicate_count or 0) + 1
+            session.execute(_COUNT_COPY, {"first": first})
             self.dedup.index(session, row, fp)
             # a copy joins its first copy's event: who carried a story is data (outlet counts, timeline)
             event = self.tracker.attach_duplicate(session, row, first)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -90,6 +90,21 @@ def given_up_urls(session: Session, canonical_urls: list[str]) -> set[str]:
     return found
 
 
+# built once: constructing and cache-keying a statement per article was a visible share of the store path
+_ENTITY_IDS = select(EntityRow.__table__.c.key, EntityRow.__table__.c.id).where(
+    EntityRow.__table__.c.key.in_(bindparam("keys", expanding=True)))
+_ENTITY_INSERT = {
+    name: ins(EntityRow.__table__).on_conflict_do_nothing(index_elements=["key"]).returning(
+        EntityRow.__table__.c.key, EntityRow.__table__.c.id)
+    for name, ins in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+def _entity_insert(session: Session) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING key, id for the session's backend."""
+    return _ENTITY_INSERT[session.get_bind().dialect.name]
+
+
 class EntityCache:
     """Entity key -> id, filled lazily; entity rows are never deleted, so the cache stays true.
 
@@ -136,15 +151,18 @@ class EntityCache:
         if not missing:
             return out
         wanted = set(missing) | {h.parent_key for h in missing.values() if getattr(h, "parent_key", None)}
-        found = dict(session.execute(select(EntityRow.key, EntityRow.id).where(EntityRow.key.in_(wanted))).all())
+        found = dict(session.execute(_ENTITY_IDS, {"keys": list(wanted)}).all())
         new = [h for k, h in missing.items() if k not in found]
         if new:
-            insert_ignore(session, EntityRow, [{
+            # RETURNING gives the ids of the rows inserted here; only rows another daemon inserted
+            # meanwhile (a conflict, so nothing returned) need the SELECT after
+            found.update(session.execute(_entity_insert(session), [{
                 "key": h.key, "name": h.name, "type": h.type, "country": h.country, "origin": h.origin,
                 "parent_id": found.get(getattr(h, "parent_key", None) or ""), "first_seen_at": now,
-            } for h in new], ["key"])
-            found.update(session.execute(select(EntityRow.key, EntityRow.id)
-                                         .where(EntityRow.key.in_([h.key for h in new]))).all())
+            } for h in new]).all())
+            raced = [h.key for h in new if h.key not in found]
+            if raced:
+                found.update(session.execute(_ENTITY_IDS, {"keys": raced}).all())
         for key in missing:
             ident = found[key]
             if len(self._ids) >= self.max_entries:
