@@ -50,7 +50,7 @@ from benchmarks.newsweb import (  # noqa: E402
     sources_toml,
 )
 from pipeline.config import load_config  # noqa: E402
-from pipeline.cycle import CycleRunner  # noqa: E402
+from pipeline.cycle import CycleRunner, settle_heap  # noqa: E402
 from pipeline.extract import ExtractedArticle  # noqa: E402
 from pipeline.fetch import Fetcher  # noqa: E402
 from pipeline.process import ArticleProcessor  # noqa: E402
@@ -220,6 +220,7 @@ async def one_cycle(rt: Runtime, config_text: str, workdir: Path, port: int, sit
     cfg.write_text(config_text + sources_toml(sites, port, max_articles=10000))
     config = load_config(cfg, env={})
     runner = CycleRunner(config, rt.sessions, processor=processor)
+    settle_heap()  # as `banwatch run` and the daemon do
     runner.sync()
     sources = list(config.enabled_sources)
     before = count_articles(rt)

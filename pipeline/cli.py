@@ -147,13 +147,14 @@ def run(
     g = _globals(ctx)
     config = g.config()
     g.logging(config)
-    from pipeline.cycle import run_cycle
+    from pipeline.cycle import run_cycle, settle_heap
 
     if source:
         unknown = [k for k in source if config.source(k) is None]
         if unknown:
             raise UsageError(f"unknown source key(s): {', '.join(unknown)}")
     rt = g.open_runtime(config)
+    settle_heap()
     summary = run_cycle(rt, only=source or None)
     out.print(summary.render())
     if summary.failed_everything:

@@ -146,7 +146,8 @@ _heap_settled = False
 
 def settle_heap() -> None:
     """Move what start-up built (gazetteer automaton, topic, ORM mappers, modules) out of the collector's
-    reach, once per process.
+    reach, once per process. Called by the processes that own the heap (``run --once``, the daemon, the
+    benchmark), not by the library: it changes the whole process's collector.
 
     Every collection of the oldest generation walks all live tracked objects; those built at start-up
     live as long as the process, so walking them is pure cost on every article. Frozen objects are never
@@ -173,7 +174,6 @@ class CycleRunner:
         self.sessions = sessions
         self.node = node or node_name()
         self.processor = processor or ArticleProcessor(config)
-        settle_heap()
         self._source_ids: dict[str, int] = {}
         self.page_window = PAGE_WINDOW
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None

@@ -149,11 +149,12 @@ class Daemon:
         stop.set()
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        from pipeline.cycle import CycleRunner
+        from pipeline.cycle import CycleRunner, settle_heap
         from pipeline.fetch import Fetcher
 
         self.runner = CycleRunner(self.config, self.sessions, node=self.node,
                                   processor=_timed_processor(self.config, self.metrics))
+        settle_heap()  # the daemon owns its process: start-up state is built, freeze it
         while not stop.is_set():  # the database may be down when we start: wait for it, stay stoppable
             try:
                 await asyncio.to_thread(self.runner.sync)
