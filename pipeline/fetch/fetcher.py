@@ -27,7 +27,6 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from pipeline.config import Settings, Source
-from pipeline.fetch.charset import decode_body
 from pipeline.fetch.decompress import GZIP_MAGIC, BoundedDecoder, accept_encoding, gunzip_bounded
 from pipeline.fetch.errors import (
     BadContentType,
@@ -448,17 +447,16 @@ class Fetcher:
         headers = {k.lower(): v for k, v in response.headers.items()}
         ctype = headers.get("content-type")
 
-        def page(body: bytes = b"", text: str = "", encoding: str = "", wire: int = 0) -> Page:
+        def page(body: bytes = b"", wire: int = 0, *, binary: bool = False) -> Page:
             return Page(
                 url=url,
                 final_url=str(response.url),
                 http_status=status,
                 content_type=ctype,
                 body=body,
-                text=text,
-                encoding=encoding,
                 headers=headers,
                 wire_bytes=wire,
+                binary=binary,
             )
 
         if status in REDIRECT_CODES and headers.get("location"):
@@ -520,14 +518,13 @@ class Fetcher:
             )
         if body.startswith(GZIP_MAGIC):  # a .gz file itself, not a Content-Encoding
             if accept in ("sitemap", "feed"):
-                return page(body, "", "binary", wire), None
+                return page(body, wire, binary=True), None
             raise BadContentType(
                 f"got a gzip file (content type {media or 'none'!r}) where a {accept} was expected at {url}",
                 url=url,
                 http_status=status,
             )
-        text, encoding = decode_body(body, ctype)
-        return page(body, text, encoding, wire), None
+        return page(body, wire), None
 
     # ------------------------------------------------------------------ sources
 
