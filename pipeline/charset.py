@@ -34,6 +34,9 @@ _ALIASES = {
     "gbk": "gb18030",
     "utf8": "utf-8",
 }
+# Python codecs that are no web charset: "undefined" always raises, punycode/idna raise UnicodeError
+# (not UnicodeDecodeError) on most text and punycode is quadratic (an 800 KB body: minutes of CPU).
+_NOT_CHARSETS = {"undefined", "punycode", "idna", "unicode-escape", "raw-unicode-escape"}
 
 
 def codec_name(label: str | None) -> str | None:
@@ -46,7 +49,7 @@ def codec_name(label: str | None) -> str | None:
     except LookupError:
         return None
     # Never decode web text with codecs that are not text encodings (e.g. "rot13", "base64").
-    if not getattr(info, "_is_text_encoding", True):
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
         return None
     return info.name
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -499,6 +500,17 @@ def test_hostile_bodies_never_crash_the_parsers(body: bytes, ctype: str | None) 
     assert isinstance(text, str) and encoding
 
 
+@pytest.mark.parametrize("label", ["undefined", "punycode", "idna"])
+def test_python_only_codecs_are_not_charsets(label: str) -> None:
+    """A page labelled with a codec no web page uses must not make decode_body raise (it promises not
+    to) nor spend seconds in it (punycode decoding is quadratic: this body took 1.4 s)."""
+    body = b"<p>" + b"a" * 50_000 + b"-" + b"b" * 50_000
+    started = time.perf_counter()
+    text, encoding = decode_body(body, f"text/html; charset={label}")
+    assert (text, encoding) == (body.decode(), "utf-8")
+    assert time.perf_counter() - started < 1.0
+
+
 def test_unchanged_sitemap_index_still_reads_its_children(testweb: LocalWeb) -> None:
     testweb.add("/news-sm.xml", NEWS, content_type="text/xml")
     testweb.add(
@@ -647,3 +659,11 @@ def test_child_sitemap_order_survives_absurd_numbers() -> None:
 
     children = [(f"https://h.example/sm-{'9' * 5000}.xml", None), ("https://h.example/sm-2.xml", None)]
     assert [u for u, _ in numbered_newest_first(children)] == [u for u, _ in children]
+
+
+def test_listing_page_with_a_malformed_link_keeps_its_other_links() -> None:
+    """One unterminated IPv6 link (urljoin raises ValueError on it) made the whole listing page fail."""
+    html = ('<base href="http://[::1"><a href="http://[::1/x">bad</a><a href="/news/ok">good</a>'
+            '<a href="mailto:x@example.com">mail</a>')
+    found = parse_listing(html, "https://example.com/news/", "a")
+    assert [c.url for c in found] == ["https://example.com/news/ok"]

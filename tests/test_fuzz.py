@@ -365,3 +365,13 @@ def test_fuzz_page_bytes(raw: bytes) -> None:
        st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))), st.sampled_from([None, "en", "de", "zh", ""]))
 def test_fuzz_enrich(title: str | None, text: str, published: datetime | None, language: str | None) -> None:
     check_text(title, text, published, language)
+
+
+@pytest.mark.parametrize("path", corpus(".html"), ids=lambda p: p.name)
+def test_corpus_pages_extract_without_internal_errors(path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """extract_article keeps its never-raises contract by logging the exception and dropping the page, which
+    test_corpus_pages cannot see: a malformed canonical URL ("http://[::1") silently cost pages their text."""
+    with caplog.at_level("DEBUG", logger="pipeline.extract.core"):
+        extract_article(path.read_bytes(), "http://example.com/2024/06/20/story.html")
+    failures = [r.getMessage() for r in caplog.records if r.name == "pipeline.extract.core" and r.exc_info]
+    assert not failures, failures

@@ -94,6 +94,15 @@ def _first(meta: dict[str, list[str]], *keys: str) -> str | None:
     return None
 
 
+def _absolute(url: str, href: str) -> str | None:
+    """``href`` resolved against the page URL, or None when malformed ("http://[::1" raises ValueError
+    in urljoin): a bad canonical link must not cost the page its article."""
+    try:
+        return urljoin(url, href.strip())
+    except ValueError:
+        return None
+
+
 def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None = None, *,
                      source: str | None = None, want_text_dates: bool = True) -> Metadata:
     """Metadata of a parsed page; ``source`` (the decoded HTML) enables the embedded-JSON date search."""
@@ -106,10 +115,10 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
         rel = (link.attributes.get("rel") or "").lower().split()
         href = link.attributes.get("href")
         if "canonical" in rel and href:
-            canonical = urljoin(url, href.strip())
+            canonical = _absolute(url, href)
             break
     og_url = _first(meta, "og:url")
-    md.canonical_url = canonical or (urljoin(url, og_url) if og_url else None)
+    md.canonical_url = canonical or (_absolute(url, og_url) if og_url else None)
 
     ld_raw = [n.text(deep=True) or "" for n in tree.css('script[type*="ld+json" i]')]
     objects = jsonld.parse_blocks(ld_raw) if ld_raw else []

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -82,9 +82,12 @@ def http_url(href: object, base: str) -> str | None:
         return None
     try:  # a malformed URL ("http://[::1") is one bad item, not a broken document
         url = urljoin(base, href.strip())
-        ok = urlsplit(url).scheme in ("http", "https")
+        parts = urlsplit(url)  # "https:x" keeps its scheme but has no host: not fetchable
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:
         return None
+    if ok and not url.startswith(parts.scheme + "://"):
+        url = urlunsplit(parts)  # "HTTPS://x" (urljoin keeps another scheme's spelling): one spelling
     return url if ok else None
 
 
@@ -125,7 +128,9 @@ def parse_simple_feed(body: bytes, url: str) -> list[Candidate] | None:
         return None
     try:
         root = ET.fromstring(body)
-    except ET.ParseError:
+    except (ET.ParseError, ValueError, LookupError):
+        # ValueError/LookupError: a declared encoding expat cannot read (Shift_JIS, GBK, EUC-KR…) or
+        # an unknown one; feedparser transcodes those.
         return None
     if root.tag == "rss":
         channel = root.find("channel")

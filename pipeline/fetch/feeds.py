@@ -6,6 +6,7 @@ import calendar
 import io
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,9 +59,10 @@ def parse_with_feedparser(body: bytes, url: str, content_type: str | None = None
         parsed = feedparser.parse(
             io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
         )
-    except (ValueError, LookupError, RecursionError, AttributeError, TypeError) as exc:
+    except (ValueError, LookupError, RecursionError, AttributeError, TypeError, re.error) as exc:
         # feedparser is lenient but not total: lone surrogates, odd charsets and deep nesting can
-        # still raise from its SGML fallback; to the caller that is just a malformed feed.
+        # still raise from its SGML fallback, and an <!ENTITY> value holding a backslash from its
+        # DOCTYPE rewrite (used as a re.sub template); to the caller that is just a malformed feed.
         raise ParseError(f"malformed feed: {_describe(exc)}", url=url) from None
     out = [c for c in (_from_entry(e, url) for e in parsed.entries) if c is not None]
     if not out and parsed.get("bozo"):

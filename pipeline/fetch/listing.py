@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from pipeline.fetch.fastfeed import http_url
 from pipeline.fetch.results import Candidate
 
 # Second-level labels under which registrations happen one level deeper (example.co.uk).
@@ -36,7 +37,7 @@ def parse_listing(html: str, url: str, link_selector: str, *, same_site: bool = 
     base = url
     base_el = tree.css_first("base[href]")
     if base_el is not None and base_el.attributes.get("href"):
-        base = urljoin(url, base_el.attributes["href"].strip())
+        base = http_url(base_el.attributes["href"], url) or url
     home = site_of(urlsplit(url).hostname or "")
     seen: dict[str, Candidate] = {}
     for node in tree.css(link_selector):
@@ -46,10 +47,11 @@ def parse_listing(html: str, url: str, link_selector: str, *, same_site: bool = 
         href = (a.attributes.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
-        link, _ = urldefrag(urljoin(base, href))
-        parts = urlsplit(link)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        absolute = http_url(href, base)  # None for a malformed one ("http://[::1") or another scheme
+        if absolute is None:
             continue
+        link, _ = urldefrag(absolute)
+        parts = urlsplit(link)
         if same_site and site_of(parts.hostname) != home:
             continue
         if link.rstrip("/") == url.rstrip("/"):
@@ -79,7 +81,7 @@ def discover_feeds(html: str, url: str) -> list[str]:
         rel = (link.attributes.get("rel") or "").lower().split()
         kind = (link.attributes.get("type") or "").lower().split(";")[0].strip()
         if "alternate" in rel and kind in _FEED_TYPES:
-            href = urljoin(url, (link.attributes.get("href") or "").strip())
-            if urlsplit(href).scheme in ("http", "https") and href not in found:
+            href = http_url(link.attributes.get("href"), url)
+            if href and href not in found:
                 found.append(href)
     return found

@@ -13,9 +13,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import unescape
-from urllib.parse import urljoin, urlsplit
 
+from pipeline.charset import declared_charset
 from pipeline.fetch.errors import ParseError
+from pipeline.fetch.fastfeed import http_url
 from pipeline.fetch.results import Candidate
 
 log = logging.getLogger(__name__)
@@ -54,14 +55,7 @@ def parse_w3c_date(value: str | None) -> datetime | None:
 
 
 def _http(loc: str | None, base: str) -> str | None:
-    if not loc:
-        return None
-    try:  # a malformed URL ("http://[::1") is one bad item, not a broken document
-        url = urljoin(base, unescape(loc.strip()))
-        ok = urlsplit(url).scheme in ("http", "https")
-    except ValueError:
-        return None
-    return url if ok else None
+    return http_url(unescape(loc), base) if loc else None
 
 
 def _text(el: ET.Element, name: str) -> str | None:
@@ -71,10 +65,23 @@ def _text(el: ET.Element, name: str) -> str | None:
     return None
 
 
+def _xml_root(body: bytes) -> ET.Element:
+    """ET.fromstring, also for a declared encoding expat cannot read itself: the multi-byte legacy ones
+    (Shift_JIS, EUC-JP, GBK, Big5, EUC-KR raise ValueError) and unknown names (LookupError). Those
+    bodies are decoded by Python's codecs (UTF-8 when the name is unknown) and parsed as text, where
+    expat ignores the declaration."""
+    try:
+        return ET.fromstring(body)
+    except (ValueError, LookupError):
+        text = body.decode(declared_charset(body[:1024], xml_first=True) or "utf-8", "replace")
+        # a decoder may leave lone surrogates (UTF-7, UTF-16), which cannot be handed to expat
+        return ET.fromstring(text.encode("utf-8", "replace").decode("utf-8"))
+
+
 def parse_sitemap(body: bytes, url: str) -> Sitemap:
     """Parse one sitemap document; raises ParseError if it is neither XML nor salvageable."""
     try:
-        root = ET.fromstring(body)
+        root = _xml_root(body)
     except ET.ParseError as exc:
         locs = [
             u for u in (_http(m, url) for m in _LOC_SALVAGE.findall(body.decode("utf-8", "replace"))) if u
