@@ -19,6 +19,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 
 from benchmarks.newsweb import NewsWeb, NewsWebSpec, TemplateBank, resolve, serve, sources_toml
@@ -26,13 +27,15 @@ from pipeline import stories
 from pipeline.config import Settings, load_config
 from pipeline.cycle import CycleRunner
 from pipeline.enrich import EntityHit
-from pipeline.fetch import Fetcher
+from pipeline.fetch import Fetcher, politeness
 from pipeline.fetch import fetcher as fetcher_module
+from pipeline.fetch import transport as transport_module
+from pipeline.fetch.guard import AddressGuard
 from pipeline.runtime import Runtime
 from pipeline.store import make_engine, session_factory
 from pipeline.store.models import ArticleRow
 from pipeline.store.writer import EntityCache
-from tests.testweb import LOCAL_PROFILE
+from tests.testweb import LOCAL_PROFILE, LocalWeb, Response, testweb_fixture  # noqa: F401
 
 CYCLES = int(os.environ.get("BANWATCH_SOAK_CYCLES", "30"))
 PER_CYCLE = 12
@@ -131,6 +134,23 @@ def test_entity_cache_stays_within_its_bound(db_url: str) -> None:
         engine.dispose()
 
 
+def test_robots_cache_stays_within_its_bound(monkeypatch) -> None:
+    monkeypatch.setattr(politeness, "MAX_ORIGINS", 8)
+
+    async def load(_url: str) -> tuple[int, str]:
+        return 200, "User-agent: *\nDisallow: /private/\n"
+
+    async def run() -> int:
+        cache = politeness.RobotsCache(load)
+        held = 0
+        for i in range(40):  # more origins than the bound, none expired (a robots.txt is kept 24 hours)
+            await cache.rules(f"https://h{i}.example/news/{i}")
+            held = max(held, len(cache._rules))
+        return held
+
+    assert asyncio.run(run()) <= 8
+
+
 def test_per_host_fetch_state_stays_within_its_bound(monkeypatch) -> None:
     monkeypatch.setattr(fetcher_module, "MAX_IDLE_HOSTS", 20)
 
@@ -141,3 +161,21 @@ def test_per_host_fetch_state_stays_within_its_bound(monkeypatch) -> None:
             return len(f._gates)
 
     assert asyncio.run(run()) <= 20
+
+
+def test_origins_met_once_do_not_keep_pools_or_sockets(monkeypatch, testweb: LocalWeb) -> None:
+    """Article hosts seen once: their idle keep-alive connections expire and must not pin their pools."""
+    monkeypatch.setattr(transport_module, "MAX_ORIGINS", 4)
+    testweb.set_default(lambda _req: Response("<p>x</p>"))
+    limits = httpx.Limits(max_connections=None, keepalive_expiry=0.03, max_keepalive_connections=2)
+    transport = transport_module.GuardedTransport(AddressGuard(allow_private=True, resolver=testweb.resolve),
+                                                  limits=limits)
+
+    async def run() -> int:
+        async with httpx.AsyncClient(transport=transport) as client:
+            for i in range(16):
+                assert (await client.get(f"http://h{i}.test:{testweb.port}/")).status_code == 200
+                await asyncio.sleep(0.05)  # the connections opened so far are past their keep-alive expiry
+            return len(transport._origins)
+
+    assert asyncio.run(run()) <= 4

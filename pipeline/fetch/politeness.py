@@ -99,6 +99,17 @@ class _LoaderGone(Exception):
     pass
 
 
+def _newest_unexpired(rules: dict[str, RobotsRules], keep: int) -> dict[str, RobotsRules]:
+    """The unexpired entries, the ``keep`` newest at most.
+
+    Expiry alone is no bound: a robots.txt is kept 24 hours, and a daemon following aggregator feeds
+    meets more article hosts a day than MAX_ORIGINS. Keeping half leaves room, so the rebuild is paid
+    once per MAX_ORIGINS / 2 new origins instead of on every one."""
+    now = time.monotonic()
+    live = [(o, r) for o, r in rules.items() if r.expires > now]
+    return dict(live[len(live) - keep:]) if len(live) > keep else dict(live)
+
+
 class RobotsCache:
     """One robots.txt fetch per origin (single-flight), cached with RFC 9309's semantics."""
 
@@ -131,8 +142,8 @@ class RobotsCache:
         finally:
             del self._pending[origin]
         if len(self._rules) >= MAX_ORIGINS:
-            now = time.monotonic()
-            self._rules = {o: r for o, r in self._rules.items() if r.expires > now}
+            self._rules = _newest_unexpired(self._rules, MAX_ORIGINS // 2)
+        self._rules.pop(origin, None)  # re-added at the end: the order is the age
         self._rules[origin] = rules
         fut.set_result(rules)
         return rules

@@ -16,6 +16,8 @@ import httpx
 from pipeline.fetch.errors import ConnectionFailed
 from pipeline.fetch.guard import AddressGuard
 
+MAX_ORIGINS = 512  # origin pools held before those without a live connection are closed and forgotten
+
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, guard: AddressGuard) -> None:
@@ -67,8 +69,12 @@ class _OriginTransport(httpx.AsyncHTTPTransport):
             network_backend=backend,
         )
 
-    def has_connections(self) -> bool:
-        return bool(self._pool.connections)
+    def in_use(self) -> bool:
+        """Whether a connection is live: connecting, busy, or idle within its keep-alive expiry.
+
+        A pool sweeps its expired connections only when its origin is asked again; an article host
+        met once is never asked again, so its idle socket (often half-closed by the server) stays."""
+        return any(not c.is_closed() and not (c.is_idle() and c.has_expired()) for c in self._pool.connections)
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
@@ -90,10 +96,19 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         key = (request.url.scheme, request.url.host, request.url.port)
         transport = self._origins.get(key)
         if transport is None:
-            if len(self._origins) >= 512:  # forget origins without open connections
-                self._origins = {k: t for k, t in self._origins.items() if t.has_connections()}
-            transport = self._origins[key] = _OriginTransport(self._backend, self._ssl, self._limits)
+            if len(self._origins) >= MAX_ORIGINS:
+                await self._drop_stale_origins()
+            # setdefault: another request may have opened this origin while stale ones were closing
+            transport = self._origins.setdefault(key, _OriginTransport(self._backend, self._ssl, self._limits))
         return await transport.handle_async_request(request)
+
+    async def _drop_stale_origins(self) -> None:
+        """Close and forget the origins without a live connection, so sockets do not pile up.
+
+        All are taken out before the first await: a request arriving meanwhile gets a fresh pool."""
+        stale = [self._origins.pop(k) for k in [k for k, t in self._origins.items() if not t.in_use()]]
+        for transport in stale:
+            await transport.aclose()
 
     async def aclose(self) -> None:
         origins, self._origins = list(self._origins.values()), {}
