@@ -325,8 +325,12 @@ def run_backend(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]
             elif size > seeded:
                 prepopulate(rt, processor, seed_spec, size, seeded)
                 seeded = size
-            # each measured cycle gets its own fresh web (new seed): every article is new
-            spec = NewsWebSpec(sites=args.sites, articles=args.articles, seed=100 + round_no,
+            # the measured web is new to the database: with the seed cache each size starts from its own
+            # copy, so every size reads the same web (sizes compare like with like); without it, the
+            # rounds share one database and each needs a fresh web (a new seed), or its articles
+            # would be copies of the last round's
+            spec = NewsWebSpec(sites=args.sites, articles=args.articles,
+                               seed=100 if args.seed_cache else 100 + round_no,
                                feed_items=args.articles, start=seed_spec.start + seed_spec.interval
                                * (size if args.seed_cache else seed_spec.articles))
             with serve_in_process(spec, args.pages, cpus=args.server_cpus) as (port, info):

@@ -43,7 +43,7 @@ DOC_COUNT_KEY = ""  # term_stats row holding the number of documents
 POSTING_DAY_STEP = 7
 TITLE_CACHE_SIZE = 20_000  # headlines whose content words a tracker keeps
 _NORM = "_norm"  # L2 norm of "v", kept in cached (read-only) profiles only, never stored
-_ENTITIES = "_ents"  # the entity terms of "v", likewise
+_ENTITIES = "_ents"  # the entity terms of "v" and their norm, likewise
 PROFILE_CACHE_SIZE = 256  # clusters whose decoded profile a tracker keeps (~75 kB each: ~20 MB at most)
 
 # ---------------------------------------------------------------------------------------------
@@ -841,17 +841,22 @@ class StoryTracker:
             return None
         best: tuple[float, int] | None = None
         ents = {t: w for t, w in feats.vector.items() if t[0] == "@"}
+        norm, ents_norm = _norm(feats.vector), _norm(ents)
         raw_profile = type_coerce(StoryRow.profile, Text)  # the stored JSON text, decoded (cached) below
         for story_id, raw in session.execute(select(StoryRow.id, raw_profile)
                                              .where(StoryRow.id.in_(ids), StoryRow.merged_into.is_(None))):
             prof = self._decoded("story", story_id, raw)
             sv = prof.get("v") or {}
-            score = cosine(feats.vector, sv)
+            # norms from the cached profile: a story's vector holds hundreds of terms, and summing
+            # them again for every candidate of every new event grew with the stories' age
+            score = _dot(feats.vector, sv) / (norm * (prof.get(_NORM) or _norm(sv)))
             # the same protagonists (entities weighted by rarity) also make the same story
             if ents:
                 if _ENTITIES not in prof:
-                    prof[_ENTITIES] = {t: w for t, w in sv.items() if t.startswith("@")}
-                ent_score = cosine(ents, prof[_ENTITIES])
+                    story_ents = {t: w for t, w in sv.items() if t.startswith("@")}
+                    prof[_ENTITIES] = (story_ents, _norm(story_ents))
+                story_ents, story_ents_norm = prof[_ENTITIES]
+                ent_score = _dot(ents, story_ents) / (ents_norm * story_ents_norm)
             else:
                 ent_score = 0.0
             ok = score >= self.story_threshold or ent_score >= self.story_entity_threshold
