@@ -29,6 +29,7 @@ from pipeline.cycle import CycleRunner
 from pipeline.enrich import EntityHit
 from pipeline.fetch import Fetcher, politeness
 from pipeline.fetch import fetcher as fetcher_module
+from pipeline.fetch import guard as guard_module
 from pipeline.fetch import transport as transport_module
 from pipeline.fetch.guard import AddressGuard
 from pipeline.runtime import Runtime
@@ -179,3 +180,20 @@ def test_origins_met_once_do_not_keep_pools_or_sockets(monkeypatch, testweb: Loc
             return len(transport._origins)
 
     assert asyncio.run(run()) <= 4
+
+
+def test_dns_cache_stays_within_its_bound(monkeypatch) -> None:
+    """A minute's worth of new hosts (answers not yet expired) must not grow the cache past its bound."""
+    monkeypatch.setattr(guard_module, "DNS_CACHE_MAX", 8)
+
+    async def public(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"]
+
+    guard = AddressGuard(allow_private=False, resolver=public)
+
+    async def run() -> int:
+        for i in range(40):
+            await guard.resolve(f"host{i}.example", 443)
+        return len(guard._cache)
+
+    assert asyncio.run(run()) <= 8

@@ -154,6 +154,9 @@ def _start_sets(alt: str, flags: int) -> list[frozenset[str]] | None:
     return [frozenset(x for x in starts if len(x) == n) for n in (1, 2, 3)]
 
 
+CUE_STARTS_MAX = 50_000  # word starts whose cue pattern is kept compiled (a few MB when full)
+
+
 class _CueScan:
     """The role cues as one alternation of named groups, matched only at the start of a word and, there,
     only with the alternatives that can begin with the word's first three letters (a pattern per start,
@@ -179,7 +182,7 @@ class _CueScan:
                     groups[-1][1].append(alt)
             rx = re.compile(_WS + "(?:" + "|".join(f"(?P<{r}>{'|'.join(a)})" for r, a in groups) + r")\b",
                             self.flags) if groups else None
-            if len(self.by_start) < 50_000:
+            if len(self.by_start) < CUE_STARTS_MAX:
                 self.by_start[seg] = rx
         return rx
 

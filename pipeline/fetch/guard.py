@@ -50,6 +50,7 @@ def refusal_reason(ip: IPAddress) -> str | None:
     return None
 
 
+DNS_CACHE_MAX = 5000  # host answers kept (each for the TTL); see resolve
 # getaddrinfo's "the name does not exist" answers, as opposed to EAI_AGAIN (try again later).
 _NO_SUCH_HOST = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
 
@@ -122,7 +123,11 @@ class AddressGuard:
         # Refuse the host if *any* address is refused: a mixed answer is a classic rebinding trick.
         for addr in addrs:
             self.check_ip(ipaddress.ip_address(addr), host)
-        if len(self._cache) >= 5000:
-            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+        if len(self._cache) >= DNS_CACHE_MAX:
+            # expired answers go; if a minute's worth of new hosts still fills it, the newest half
+            # stays (insertion order is age), so the rebuild is not paid again on every new host
+            live = [(k, v) for k, v in self._cache.items() if v[0] > now]
+            self._cache = dict(live[len(live) - DNS_CACHE_MAX // 2:] if len(live) >= DNS_CACHE_MAX else live)
+        self._cache.pop(key, None)
         self._cache[key] = (now + self._ttl, addrs)
         return addrs
