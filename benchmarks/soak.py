@@ -11,6 +11,7 @@ rises and then levels off, so a slope over the last half well below the one afte
 still filling, and a steady slope is a leak.
 
     python benchmarks/soak.py                          # 5 minutes, SQLite
+    python benchmarks/soak.py --minutes 30 --small-caches   # caches full within minutes: a leak shows
     python benchmarks/soak.py --minutes 30 --db postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
     p.add_argument("--pages", default=None, help="news-pages folder for templates (default: built-in layouts)")
     p.add_argument("--warmup", type=float, default=0.2, help="fraction of the samples left out of the slope")
+    p.add_argument("--small-caches", action="store_true", help="shrink every long-lived cache to a few hundred "
+                   "entries (benchmarks/_soak_daemon.py) so all are full within minutes: growth after that "
+                   "is a leak, not a cache filling")
     args = p.parse_args(argv)
     total = int(args.minutes * args.per_minute) + args.per_minute
     spec = NewsWebSpec(sites=args.sources, articles=total, seed=5, one_host=True, paragraphs=(4, 9),
@@ -71,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         cfg = Path(tmp) / "sources.toml"
         cfg.write_text(SETTINGS.format(out=Path(tmp) / "digests")
                        + sources_toml(spec.sites, port, one_host=True, interval="10s", max_articles=50))
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--config", str(cfg), "--db", db,
+        entry = "benchmarks._soak_daemon" if args.small_caches else "pipeline.cli"
+        proc = subprocess.Popen([sys.executable, "-m", entry, "--config", str(cfg), "--db", db,
                                  "daemon", "--health-port", "0"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env={**os.environ, "BANWATCH_LEASE_SECONDS": "60"})
+                                stderr=subprocess.DEVNULL, env={**os.environ, "BANWATCH_LEASE_SECONDS": "60"},
+                                cwd=Path(__file__).resolve().parent.parent)  # for -m benchmarks._soak_daemon
         stop = threading.Event()
 
         def publish() -> None:
@@ -106,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     anon = [s[3] for s in samples[warm:]]
     fds = [s[2] for s in samples[warm:]]
     per_hour = 3600 / args.sample
-    print(f"\nsoak: {args.minutes:g} min, {args.sources} sources every 10 s, {args.per_minute} articles/min; "
-          f"daemon exit code {rc}")
+    print(f"\nsoak: {args.minutes:g} min, {args.sources} sources every 10 s, {args.per_minute} articles/min"
+          f"{', caches shrunk' if args.small_caches else ''}; daemon exit code {rc}")
     print(f"  articles: {stored} stored of {published} published")
     print(f"  RSS: {samples[0][1]:.1f} MB at start, {samples[warm][1]:.1f} after warm-up, {samples[-1][1]:.1f} at end;"
           f" slope after warm-up {slope(rss) * per_hour:+.1f} MB/hour, over the last half"
