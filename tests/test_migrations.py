@@ -57,3 +57,15 @@ def test_articles_canonical_url_is_unique(db_engine) -> None:
     cols = [u["column_names"] for u in uniques] + [i["column_names"] for i in indexes if i.get("unique")]
     assert ["canonical_url"] in cols
     assert ArticleRow.__tablename__ == "articles"
+
+
+def test_sqlite_connections_checkpoint_the_wal_in_large_steps(tmp_path) -> None:
+    """The write path relies on a WAL checkpoint every ~40 MB, not SQLite's default ~4 MB."""
+    from pipeline.store import make_engine
+    from pipeline.store.engine import SQLITE_WAL_CHECKPOINT_PAGES
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == SQLITE_WAL_CHECKPOINT_PAGES == 10_000
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
