@@ -252,6 +252,57 @@ def seeded_copy(cache: Path, spec: NewsWebSpec, size: int, workdir: Path) -> str
     return f"sqlite:///{work}"
 
 
+def _pg_admin() -> tuple[str, object]:
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(PG_ADMIN)
+    return admin.set(drivername="postgresql").render_as_string(hide_password=False), admin
+
+
+def seeded_copy_pg(spec: NewsWebSpec, size: int, workdir: Path, created: list[str]) -> str:
+    """seeded_copy for PostgreSQL: the cache is a template database ``banwatch_seed_<size>`` on the
+    server (built once, from the largest smaller one), and the working copy is CREATE DATABASE …
+    TEMPLATE (a file copy on the server). Templates stay for later runs: drop them with
+    ``DROP DATABASE banwatch_seed_<size>``. Working copies are appended to ``created``."""
+    import psycopg
+
+    dsn, admin = _pg_admin()
+    target = f"banwatch_seed_{size}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        have = {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'banwatch_seed_%'")}
+        if target not in have:
+            smaller = sorted(int(n.rsplit("_", 1)[1]) for n in have
+                             if n.rsplit("_", 1)[1].isdigit() and int(n.rsplit("_", 1)[1]) < size)
+            building = f"{target}_part"
+            conn.execute(f'DROP DATABASE IF EXISTS "{building}"')
+            start = smaller[-1] if smaller else 0
+            conn.execute(f'CREATE DATABASE "{building}"'
+                         + (f' TEMPLATE "banwatch_seed_{start}"' if smaller else ""))
+            config_path = workdir / "seed.toml"
+            config_path.write_text(SETTINGS)
+            rt = Runtime(load_config(config_path, env={}),
+                         admin.set(drivername="postgresql+psycopg", database=building)
+                         .render_as_string(hide_password=False))
+            rt.open_db(auto_upgrade=True)
+            print(f"    seed cache: building {target} from {start} articles", flush=True)
+            prepopulate(rt, ArticleProcessor(rt.config), spec, size, start)
+            rt.close()
+            conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{target}"')
+        work = f"banwatch_bench_{size}_{uuid.uuid4().hex[:6]}"
+        conn.execute(f'CREATE DATABASE "{work}" TEMPLATE "{target}"')
+    created.append(work)
+    return admin.set(drivername="postgresql+psycopg", database=work).render_as_string(hide_password=False)
+
+
+def drop_pg(names: list[str]) -> None:
+    import psycopg
+
+    dsn, _ = _pg_admin()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def one_cycle(rt: Runtime, config_text: str, workdir: Path, port: int, sites: int,
                     processor: ArticleProcessor | None) -> tuple[float, int, CycleRunner]:
     cfg = workdir / f"sources-{port}-{uuid.uuid4().hex[:4]}.toml"
@@ -304,7 +355,9 @@ def yardstick(spec: NewsWebSpec, folder: str | None, n: int = 150) -> tuple[floa
 def run_backend(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]:
     lines: list[str] = []
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    with database(kind, workdir) as url:
+    copies: list[str] = []  # PostgreSQL working copies of seeded databases, dropped at the end
+    with database(kind, workdir) as url, contextlib.ExitStack() as cleanup:
+        cleanup.callback(lambda: drop_pg(copies) if copies else None)
         config_path = workdir / "base.toml"
         config_path.write_text(SETTINGS)
         rt = Runtime(load_config(config_path, env={}), url)
@@ -313,11 +366,12 @@ def run_backend(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]
         seeded = 0
         seed_spec = NewsWebSpec(sites=50, articles=max(sizes + [1]), seed=9000, start=args_start(args))
         for round_no, size in enumerate(sizes):
-            if args.seed_cache and kind == "sqlite" and size > 0:
+            if args.seed_cache and size > 0:
                 # start this size from a cached seeded database (built once, then copied): each size is
                 # measured on exactly ``size`` seeded articles, with a fresh processor (cold caches)
                 rt.close()
-                url = seeded_copy(Path(args.seed_cache), seed_spec, size, workdir)
+                url = (seeded_copy(Path(args.seed_cache), seed_spec, size, workdir) if kind == "sqlite"
+                       else seeded_copy_pg(seed_spec, size, workdir, copies))
                 rt = Runtime(load_config(config_path, env={}), url)
                 rt.open_db(auto_upgrade=True)
                 processor = ArticleProcessor(rt.config)
@@ -394,9 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="0,5000", help="database sizes (articles) at which to measure a cycle, "
                    "e.g. 10000,50000,100000 for the large run")
     p.add_argument("--cpu", type=int, default=None, help="core for the pipeline (default: the first allowed)")
-    p.add_argument("--seed-cache", default=None, help="SQLite only: folder keeping seeded databases per "
-                   "size, built once and copied for each run (each size then starts from exactly that many "
-                   "articles, with cold caches)")
+    p.add_argument("--seed-cache", default=None, help="folder keeping seeded SQLite databases per size "
+                   "(PostgreSQL: template databases banwatch_seed_<size> on the server), built once and copied "
+                   "for each run: each size then starts from exactly that many articles, with cold caches")
     p.add_argument("--no-yardstick", action="store_true", help="skip timing trafilatura on the same pages")
     p.add_argument("--profile", default=None, help="write a pyinstrument HTML profile of the first cycle here")
     p.add_argument("--profile-chars", type=int, default=6000)
