@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Text, delete, func, select, text, type_coerce, update
+from sqlalchemy import Text, cast, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from pipeline.store.base import utcnow
@@ -599,7 +599,9 @@ class StoryTracker:
             return []
         out = []
         norm = _norm(feats.vector)
-        raw_profile = type_coerce(EventRow.profile, Text)  # the stored JSON text, decoded below
+        # the stored JSON as text, decoded (once per version) below: CAST in SQL, or psycopg would decode
+        # every candidate's JSON itself on every lookup and the decoded-profile cache would never serve
+        raw_profile = cast(EventRow.profile, Text)
         for ev_id, raw in session.execute(select(EventRow.id, raw_profile)
                                           .where(EventRow.id.in_(ids), EventRow.merged_into.is_(None))):
             prof = self._decoded("event", ev_id, raw)
@@ -842,7 +844,7 @@ class StoryTracker:
         best: tuple[float, int] | None = None
         ents = {t: w for t, w in feats.vector.items() if t[0] == "@"}
         norm, ents_norm = _norm(feats.vector), _norm(ents)
-        raw_profile = type_coerce(StoryRow.profile, Text)  # the stored JSON text, decoded (cached) below
+        raw_profile = cast(StoryRow.profile, Text)  # the stored JSON as text, decoded (cached) below
         for story_id, raw in session.execute(select(StoryRow.id, raw_profile)
                                              .where(StoryRow.id.in_(ids), StoryRow.merged_into.is_(None))):
             prof = self._decoded("story", story_id, raw)

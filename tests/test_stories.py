@@ -391,3 +391,13 @@ def test_profile_cache_keeps_one_version_per_cluster() -> None:
     for n in range(50):  # every article joining an event rewrites its profile
         tracker._decoded("event", 7, json.dumps({"v": {"w": 1.0}, "n": n}))
     assert len(tracker._profiles) == 1
+
+
+def test_candidate_profiles_are_decoded_once_per_version(db_engine: Engine) -> None:
+    """Candidates' profiles are read as JSON text and decoded through the tracker's cache on both
+    backends: psycopg decoded them itself on PostgreSQL, so every lookup decoded every candidate."""
+    tracker = StoryTracker()
+    for i, (t, x) in enumerate(BAN):
+        place(db_engine, tracker, t, x, T0 + timedelta(hours=3 * i), outlet=f"o{i}.example")
+    assert tracker._profiles, "no candidate profile went through the cache"
+    assert all(isinstance(prof, dict) and prof.get("v") for _, prof in tracker._profiles.values())
