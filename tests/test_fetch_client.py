@@ -504,3 +504,78 @@ def test_bot_challenge_is_reported_and_not_retried(testweb: LocalWeb) -> None:
     r = source(testweb, "/challenged", settings=replace(FAST, max_retries=2))
     assert r.status == "error" and r.http_status == 503 and "bot challenge" in (r.error or "")
     assert len(testweb.requests("/challenged")) == 1  # a plain 503 would have been asked three times
+
+
+class _KeepAliveServer:
+    """An HTTP/1.1 server that keeps each connection open for ``idle`` seconds after a response, then
+    closes it (or, with ``chatter``, sends bytes nobody asked for): what a pooled connection meets."""
+
+    def __init__(self, idle: float, chatter: bool = False) -> None:
+        import socket as socket_mod
+
+        self.idle, self.chatter, self.connections = idle, chatter, 0
+        self.sock = socket_mod.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Any) -> None:
+        with conn:
+            conn.settimeout(self.idle)
+            buf = b""
+            try:
+                while True:
+                    while b"\r\n\r\n" not in buf:
+                        data = conn.recv(65536)
+                        if not data:
+                            return
+                        buf += data
+                    buf = buf.split(b"\r\n\r\n", 1)[1]
+                    body = b"<p>kept alive</p>"
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(body), body))
+            except OSError:  # idle too long: close without a word, as servers do, or first say so
+                if self.chatter:
+                    conn.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+                    time.sleep(2)  # and keep the connection open
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/p"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("chatter", [False, True], ids=["closed-while-idle", "unasked-for-bytes"])
+def test_pooled_connection_spoiled_while_idle_is_replaced_not_failed(chatter: bool) -> None:
+    server = _KeepAliveServer(idle=0.1, chatter=chatter)
+    try:
+        async def twice(f: Fetcher) -> list[Page]:
+            first = await f.fetch_page(server.url())
+            await asyncio.sleep(0.4)  # the server has closed (or spoken on) the idle connection by now
+            return [first, await f.fetch_page(server.url())]
+
+        pages = run(twice)  # no retries in FAST: a reused dead connection would fail here
+        assert [p.text for p in pages] == ["<p>kept alive</p>"] * 2
+        assert server.connections == 2
+    finally:
+        server.close()
+
+
+def test_pooled_connection_is_reused_while_alive() -> None:
+    server = _KeepAliveServer(idle=5.0)
+    try:
+        async def three(f: Fetcher) -> list[Page]:
+            return [await f.fetch_page(server.url()) for _ in range(3)]
+
+        assert len(run(three)) == 3 and server.connections == 1
+    finally:
+        server.close()
