@@ -20,6 +20,7 @@ from pipeline.config import Config
 from pipeline.dedup import Deduplicator, canonicalize_url, fingerprint
 from pipeline.enrich import Enricher, load_gazetteer, load_topic
 from pipeline.extract import ExtractedArticle, extract_article
+from pipeline.store import core
 from pipeline.store.models import ArticleRow
 from pipeline.store.writer import EntityCache, save_dates, save_entities
 from pipeline.stories import GENERAL_NEWS, StoryTracker
@@ -146,7 +147,7 @@ class ArticleProcessor:
         # a Core INSERT … RETURNING instead of a unit-of-work flush (a hot spot per article); the row
         # object is then attached as already persistent with every column loaded, so the stages after
         # read it without a SELECT and their changes to it (event_id) are flushed as an UPDATE
-        article_id = session.execute(_ARTICLE_INSERT, values).scalar_one()
+        article_id = core.execute(session, _ARTICLE_INSERT, values).scalar_one()
         row = ArticleRow(id=article_id, **values)
         make_transient_to_detached(row)
         session.add(row)
@@ -157,7 +158,7 @@ class ArticleProcessor:
         first = self.dedup.find_duplicate(session, fp, exclude_id=row.id)
         if first is not None:
             row.duplicate_of = first
-            session.execute(_COUNT_COPY, {"first": first})
+            core.execute(session, _COUNT_COPY, {"first": first})
             self.dedup.index(session, row, fp)
             # a copy joins its first copy's event: who carried a story is data (outlet counts, timeline)
             event = self.tracker.attach_duplicate(session, row, first)

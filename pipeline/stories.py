@@ -27,9 +27,10 @@ from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Text, cast, delete, func, select, text, update
+from sqlalchemy import Text, bindparam, cast, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from pipeline.store import core
 from pipeline.store.base import utcnow
 from pipeline.store.index_models import ClusterPostingRow, TermStatRow, upsert
 from pipeline.store.models import ArticleDateRow, ArticleRow, EventMergeRow, EventRow, StoryRow
@@ -308,6 +309,19 @@ class StorySummary:
 
 
 _POSTINGS_QUERIES: dict[int, Any] = {}
+
+
+def _profiles_query(table: Any) -> Any:
+    """Candidates' ids and profiles (``:ids``, not merged away), built once. The profile is read as
+    JSON text (CAST in SQL) and decoded once per version here: psycopg would otherwise decode every
+    candidate's JSON itself on every lookup, and the decoded-profile cache would never serve."""
+    c = table.c
+    return (select(c.id, cast(c.profile, Text))
+            .where(c.id.in_(bindparam("ids", expanding=True)), c.merged_into.is_(None)))
+
+
+_EVENT_PROFILES = _profiles_query(EventRow.__table__)
+_STORY_PROFILES = _profiles_query(StoryRow.__table__)
 # Count an article into term_stats and read back the counts (see StoryTracker._document_frequencies).
 _COUNT_TERMS: dict[str, Any] = {
     "docs": text("INSERT INTO term_stats (term, df) VALUES ('', 1) "
@@ -498,9 +512,9 @@ class StoryTracker:
         if query is not None and terms:
             # the document count first: every writer locks that row before any term (in sorted
             # order), so writers counting overlapping terms at once cannot deadlock
-            n_docs = int(session.execute(_COUNT_TERMS["docs"]).scalar_one()) - 1
+            n_docs = int(core.execute(session, _COUNT_TERMS["docs"]).scalar_one()) - 1
             arg = json.dumps(terms) if session.get_bind().dialect.name == "sqlite" else terms
-            df = {t: int(c) - 1 for t, c in session.execute(query, {"terms": arg})}
+            df = {t: int(c) - 1 for t, c in core.execute(session, query, {"terms": arg})}
             return df, n_docs
         df: dict[str, int] = {}
         for i in range(0, len(terms), 500):
@@ -544,7 +558,7 @@ class StoryTracker:
         lo = _day(feats.when - horizon) - POSTING_DAY_STEP
         params: dict[str, Any] = {f"k{i}": k for i, k in enumerate(keys)}
         params.update(kind=kind, lo=lo, cap=self.postings_per_key)
-        rows = session.execute(_postings_query(len(keys)), params).all()
+        rows = core.execute(session, _postings_query(len(keys)), params).all()
         read = Counter(key for _, key in rows)
         # a key that filled its quota is shared by more clusters than were read: weak evidence, and
         # one-sided (its older clusters were not read), so it only orders clusters that tie on the
@@ -599,11 +613,7 @@ class StoryTracker:
             return []
         out = []
         norm = _norm(feats.vector)
-        # the stored JSON as text, decoded (once per version) below: CAST in SQL, or psycopg would decode
-        # every candidate's JSON itself on every lookup and the decoded-profile cache would never serve
-        raw_profile = cast(EventRow.profile, Text)
-        for ev_id, raw in session.execute(select(EventRow.id, raw_profile)
-                                          .where(EventRow.id.in_(ids), EventRow.merged_into.is_(None))):
+        for ev_id, raw in core.execute(session, _EVENT_PROFILES, {"ids": ids}):
             prof = self._decoded("event", ev_id, raw)
             if not prof.get("v"):
                 continue
@@ -844,9 +854,7 @@ class StoryTracker:
         best: tuple[float, int] | None = None
         ents = {t: w for t, w in feats.vector.items() if t[0] == "@"}
         norm, ents_norm = _norm(feats.vector), _norm(ents)
-        raw_profile = cast(StoryRow.profile, Text)  # the stored JSON as text, decoded (cached) below
-        for story_id, raw in session.execute(select(StoryRow.id, raw_profile)
-                                             .where(StoryRow.id.in_(ids), StoryRow.merged_into.is_(None))):
+        for story_id, raw in core.execute(session, _STORY_PROFILES, {"ids": ids}):
             prof = self._decoded("story", story_id, raw)
             sv = prof.get("v") or {}
             # norms from the cached profile: a story's vector holds hundreds of terms, and summing

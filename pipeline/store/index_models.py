@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from pipeline.store import core
 from pipeline.store.base import Base
 
 
@@ -68,14 +69,23 @@ class TermStatRow(Base):
     df: Mapped[int] = mapped_column(Integer, default=0)
 
 
+_IGNORE: dict[tuple[str, Table, tuple[str, ...]], Any] = {}  # insert_ignore's statements, built once
+
+
 def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL: safe under concurrent writers."""
     if not rows:
         return
+    table = getattr(table, "__table__", table)  # a mapped class names its table
     # executemany of one statement: compiled once and cached (a multi-row VALUES is compiled anew
-    # for every row count, which cost more than the inserts themselves)
-    stmt = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=keys)
-    session.execute(stmt, rows)
+    # for every row count, which cost more than the inserts themselves); the statement itself is
+    # built once per table too (building and cache-keying it cost as much as running it)
+    name = session.get_bind().dialect.name
+    stmt = _IGNORE.get((name, table, tuple(keys)))
+    if stmt is None:
+        stmt = _IGNORE[(name, table, tuple(keys))] = (
+            _dialect_insert(session, table).on_conflict_do_nothing(index_elements=keys))
+    core.execute(session, stmt, rows)
 
 
 def upsert(session: Session, table: Table, rows: list[dict[str, Any]], keys: list[str],
@@ -83,9 +93,10 @@ def upsert(session: Session, table: Table, rows: list[dict[str, Any]], keys: lis
     """INSERT ... ON CONFLICT DO UPDATE; ``update`` maps column -> f(excluded, table) expression."""
     if not rows:
         return
+    table = getattr(table, "__table__", table)
     ins = _dialect_insert(session, table)
     sets = {col: fn(ins.excluded, table.c) for col, fn in update.items()}
-    session.execute(ins.on_conflict_do_update(index_elements=keys, set_=sets), rows)  # executemany, cached
+    core.execute(session, ins.on_conflict_do_update(index_elements=keys, set_=sets), rows)  # executemany, cached
 
 
 def _dialect_insert(session: Session, table: Table) -> Any:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from pipeline.config import Config
+from pipeline.store import core
 from pipeline.store.base import utcnow
 from pipeline.store.models import ArticleDateRow, ArticleEntityRow, ArticleRow, EntityRow, FetchRow, SourceRow
 
@@ -93,6 +94,8 @@ def given_up_urls(session: Session, canonical_urls: list[str]) -> set[str]:
 # built once: constructing and cache-keying a statement per article was a visible share of the store path
 _ENTITY_IDS = select(EntityRow.__table__.c.key, EntityRow.__table__.c.id).where(
     EntityRow.__table__.c.key.in_(bindparam("keys", expanding=True)))
+_ARTICLE_ENTITY_INSERT = insert(ArticleEntityRow.__table__)
+_ARTICLE_DATE_INSERT = insert(ArticleDateRow.__table__)
 _ENTITY_INSERT = {
     name: ins(EntityRow.__table__).on_conflict_do_nothing(index_elements=["key"]).returning(
         EntityRow.__table__.c.key, EntityRow.__table__.c.id)
@@ -151,18 +154,18 @@ class EntityCache:
         if not missing:
             return out
         wanted = set(missing) | {h.parent_key for h in missing.values() if getattr(h, "parent_key", None)}
-        found = dict(session.execute(_ENTITY_IDS, {"keys": list(wanted)}).all())
+        found = dict(core.execute(session, _ENTITY_IDS, {"keys": list(wanted)}).all())
         new = [h for k, h in missing.items() if k not in found]
         if new:
             # RETURNING gives the ids of the rows inserted here; only rows another daemon inserted
             # meanwhile (a conflict, so nothing returned) need the SELECT after
-            found.update(session.execute(_entity_insert(session), [{
+            found.update(core.execute(session, _entity_insert(session), [{
                 "key": h.key, "name": h.name, "type": h.type, "country": h.country, "origin": h.origin,
                 "parent_id": found.get(getattr(h, "parent_key", None) or ""), "first_seen_at": now,
             } for h in new]).all())
             raced = [h.key for h in new if h.key not in found]
             if raced:
-                found.update(session.execute(_ENTITY_IDS, {"keys": raced}).all())
+                found.update(core.execute(session, _ENTITY_IDS, {"keys": raced}).all())
         for key in missing:
             ident = found[key]
             if len(self._ids) >= self.max_entries:
@@ -180,7 +183,7 @@ def save_entities(session: Session, article_id: int, hits: Iterable[Any], cache:
         eid = ids[hit.key]
         merged[eid] = merged.get(eid, 0) + max(1, int(hit.mentions))
     if merged:  # one Core executemany: neither a unit-of-work flush nor the ORM bulk path (hot spots per article)
-        session.execute(insert(ArticleEntityRow.__table__),
+        core.execute(session, _ARTICLE_ENTITY_INSERT,
                         [{"article_id": article_id, "entity_id": e, "mentions": m} for e, m in merged.items()])
 
 
@@ -194,7 +197,7 @@ def save_dates(session: Session, article_id: int, dates: Iterable[Any]) -> None:
         rows.append({"article_id": article_id, "date": d.date, "precision": d.precision, "role": d.role,
                      "snippet": (d.snippet or "")[:1000] or None})
     if rows:
-        session.execute(insert(ArticleDateRow.__table__), rows)
+        core.execute(session, _ARTICLE_DATE_INSERT, rows)
 
 
 def start_fetch(session: Session, source_id: int, url: str | None, node: str | None, *, target: str = "source"
