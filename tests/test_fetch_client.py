@@ -89,6 +89,19 @@ def test_user_agent_and_accept_headers(testweb: LocalWeb) -> None:
     assert req.headers["accept-encoding"] == ("gzip, deflate, br" if brotli_available() else "gzip, deflate")
 
 
+def test_cookies_are_neither_kept_nor_sent(testweb: LocalWeb) -> None:
+    # one jar shared by every site would grow for as long as the daemon runs, and send sites' cookies back
+    testweb.add("/a", "<p>a</p>", headers={"Set-Cookie": "session=abc; Path=/; Max-Age=3600"})
+    testweb.add("/b", "<p>b</p>")
+
+    async def both(f: Fetcher) -> list[Page]:
+        return [await f.fetch_page(testweb.url("/a")), await f.fetch_page(testweb.url("/b"))]
+
+    a, b = run(both)
+    assert a.headers.get("set-cookie", "").startswith("session=abc") and b.text == "<p>b</p>"
+    assert "cookie" not in testweb.requests("/b")[0].headers
+
+
 def test_slow_response_times_out(testweb: LocalWeb) -> None:
     testweb.add_slow("/slow", delay=3.0)
     with pytest.raises(Timeout, match="read timeout of 0.5s"):
