@@ -12,7 +12,6 @@ on every read) cost about a fifth of the CPU of an article fetch.
 from __future__ import annotations
 
 import asyncio
-import select
 import socket
 import ssl
 import typing
@@ -95,18 +94,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
     def _readable(self) -> bool:
+        """Whether the peer closed or spoke. asyncio reads a socket as soon as it is readable (the loop
+        polls it between callbacks), so what arrived is already in the reader: no poll of our own,
+        which was a system call per connection per pool scan (httpcore asks on every request)."""
         reader = self._reader
-        if reader.at_eof() or reader.exception() is not None or self._writer.is_closing():
-            return True
-        if getattr(reader, "_buffer", None):  # asyncio has already read bytes nobody asked for
-            return True
-        sock = self._writer.get_extra_info("socket")
-        if sock is None or sock.fileno() < 0:
-            return True
-        try:
-            return bool(select.select([sock.fileno()], [], [], 0)[0])
-        except (OSError, ValueError):
-            return True
+        return (reader.at_eof() or bool(getattr(reader, "_buffer", None)) or reader.exception() is not None
+                or self._writer.is_closing())
 
 
 async def open_asyncio_stream(
