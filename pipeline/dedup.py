@@ -16,6 +16,7 @@ syndicated story does not turn its own buckets into stop-buckets.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import operator
@@ -24,6 +25,7 @@ import re
 import struct
 import unicodedata
 import zlib
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,6 +72,12 @@ def _normalize_escapes(part: str, safe: str) -> str:
 
 
 def _strip_host(host: str) -> str:
+    # a few thousand sites; the IDNA codec is the costly part of a URL. A name longer than DNS allows
+    # (hostile input) is not cached
+    return _strip_host_cached(host) if len(host) <= 255 else _strip_host_uncached(host)
+
+
+def _strip_host_uncached(host: str) -> str:
     host = host.lower().rstrip(".")
     try:
         host = host.encode("idna").decode("ascii")
@@ -83,6 +91,9 @@ def _strip_host(host: str) -> str:
                 host = host[len(prefix):]
                 changed = True
     return host
+
+
+_strip_host_cached = lru_cache(maxsize=4096)(_strip_host_uncached)
 
 
 def registrable_domain(host: str) -> str:
@@ -121,7 +132,14 @@ def _is_tracking(name: str, value: str) -> bool:
 _AMP_CACHE = re.compile(r"^/[a-z]/(s/)?(?P<rest>[^/]+\.[^/]+/.*)$", re.I)
 
 
+_CACHED_URL_MAX = 2048  # longer URLs (rare, possibly hostile) are not cached: the cache stays a few MB
+
+
 def _canonical(url: str) -> str:
+    return _canonical_cached(url) if len(url) <= _CACHED_URL_MAX else _canonical_uncached(url)
+
+
+def _canonical_uncached(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if (parts.hostname or "").endswith(".cdn.ampproject.org"):  # Google's AMP cache: /c/s/host/path
@@ -142,6 +160,10 @@ def _canonical(url: str) -> str:
     query.sort()
     # http and https of one page are one article; https is what sites serve today
     return urlunsplit(("https", netloc, _clean_path(parts.path), urlencode(query, doseq=True), ""))
+
+
+# every cycle canonicalises each listed candidate again, known ones included
+_canonical_cached = lru_cache(maxsize=8192)(_canonical_uncached)
 
 
 def canonicalize_url(url: str, *, canonical_hint: str | None = None) -> str:
@@ -208,54 +230,102 @@ def normalized_words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+# ASCII bytes of a word character (what \w matches among ASCII characters) kept, all others made spaces
+_ASCII_WORDS = bytes(b if chr(b).isascii() and (chr(b).isalnum() or chr(b) == "_") else 0x20 for b in range(256))
+
+
+def _encoded_words(text: str) -> list[bytes]:
+    """``normalized_words`` encoded as UTF-8; an ASCII text is split as bytes (a third of the regex's time)."""
+    norm = unicodedata.normalize("NFKC", text).casefold()
+    if norm.isascii():
+        return norm.encode("ascii").translate(_ASCII_WORDS).split()
+    return list(map(_encode, _WORD.findall(norm)))
+
+
 def _mix(h: int) -> int:
-    # splitmix64 finaliser: spreads the combined shingle hash over all 64 bits
+    # splitmix64 finaliser: spreads the combined shingle hash over all 64 bits (``_shingle_hashes``
+    # computes it for every shingle at once; this scalar form is the definition)
     h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
     h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK64
     return h ^ (h >> 31)
 
 
-def _signed64(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
+# The shingle hashes are computed in 128-bit lanes of one big integer, so each step is a single C-level
+# operation over the whole text instead of a dozen interpreted ones per shingle: a lane holds a 64-bit
+# value with room above it for a 64x64-bit product, so no carry crosses into the next lane, and bits a
+# right shift brings down from the next lane land above bit 64, where the mask clears them.
+_LANE = b"\xff" * 8 + b"\x00" * 8
+_LANES_MASK = int.from_bytes(_LANE * 1024, "little")  # a longer mask costs nothing (``&`` stops at the shorter)
+# Multiplying the lanes of word hashes by this puts a*m0 + b*m1 + c*m2 + d*m3 of the shingle (a, b, c, d)
+# in the lane of its last word.
+_SHINGLE_MULT = _MULTS[3] | _MULTS[2] << 128 | _MULTS[1] << 256 | _MULTS[0] << 384
+_crc32 = zlib.crc32
+_encode = str.encode
+
+
+def _shingle_hashes(words: Sequence[bytes]) -> memoryview:
+    """``_mix`` of the combined word hashes of every 4-word shingle, in text order (len(words) >= 4;
+    the words encoded as UTF-8)."""
+    n = len(words)
+    lanes = n + SHINGLE  # the product spills up to SHINGLE lanes past the last word
+    mask = _LANES_MASK if lanes <= 1024 else int.from_bytes(_LANE * lanes, "little")
+    buf = bytearray(16 * n)
+    memoryview(buf).cast("I")[::4] = array("I", map(_crc32, words))
+    h = int.from_bytes(buf, "little") * _SHINGLE_MULT & mask
+    h = (h ^ (h >> 30)) & mask
+    h = h * 0xBF58476D1CE4E5B9 & mask
+    h = (h ^ (h >> 27)) & mask
+    h = h * 0x94D049BB133111EB & mask
+    h ^= h >> 31  # only the low 64 bits of each lane are read
+    return memoryview(h.to_bytes(16 * lanes, "little")).cast("Q")[2 * (SHINGLE - 1):2 * n:2]
 
 
 def minhash(words: Sequence[str]) -> tuple[tuple[int, ...], int]:
     """One-permutation MinHash with rotation densification (one hash per shingle, not per bin)."""
+    return _minhash(list(map(_encode, words)))
+
+
+def _minhash(words: Sequence[bytes]) -> tuple[tuple[int, ...], int]:
+    """``minhash`` of the words encoded as UTF-8."""
     if len(words) < SHINGLE:
         return (), 0
-    wh = [zlib.crc32(w.encode()) for w in words]
-    m0, m1, m2, m3 = _MULTS
-    mask = _MASK64
-    hashes = set()
-    for a, b, c, d in zip(wh, wh[1:], wh[2:], wh[3:], strict=False):  # _mix inlined: the costly loop
-        h = (a * m0 + b * m1 + c * m2 + d * m3) & mask
-        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & mask
-        h = (h ^ (h >> 27)) * 0x94D049BB133111EB & mask
-        hashes.add(h ^ (h >> 31))
-    empty = 1 << 32
+    hashes = set(_shingle_hashes(words))
+    empty = 1 << 64
     mins = [empty] * BINS
-    for h in hashes:
+    for h in hashes:  # a bin's smallest hash has its smallest high half
         b = h % BINS
-        v = h >> 32
-        if v < mins[b]:
-            mins[b] = v
-    if any(v == empty for v in mins):  # short text: borrow from the next filled bin, offset by distance
+        if h < mins[b]:
+            mins[b] = h
+    mins = [v >> 32 for v in mins]
+    empty = 1 << 32
+    if empty in mins:  # short text: borrow from the next filled bin, offset by distance
         filled = [i for i, v in enumerate(mins) if v != empty]
+        ahead = filled + [x + BINS for x in filled]  # ascending: the next filled bin after i, round the ring
         out = list(mins)
         for i, v in enumerate(mins):
             if v == empty:
-                j = next(f for f in filled + [x + BINS for x in filled] if f > i)
+                j = ahead[bisect.bisect_right(ahead, i)]
                 out[i] = (mins[j % BINS] + (j - i) * 0x9E3779B1) & 0xFFFFFFFF
         mins = out
     return tuple(mins), len(hashes)
 
 
+_BAND_HASH = hashlib.blake2b(digest_size=8)  # copied per band: cheaper than a new one with its arguments
+
+
 def band_keys(signature: Sequence[int]) -> tuple[int, ...]:
-    keys = []
-    for b in range(len(signature) // ROWS):
-        chunk = struct.pack(f"<I{ROWS}I", b, *signature[b * ROWS:(b + 1) * ROWS])
-        keys.append(_signed64(int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little")))
-    return tuple(keys)
+    """Signed 64-bit blake2b of each band's (index, rows) as little-endian 32-bit words."""
+    nb = len(signature) // ROWS
+    rows = iter(signature)
+    words = [v for band in zip(range(nb), *[rows] * ROWS, strict=False) for v in band]  # (b, rows of b)...
+    raw = struct.pack(f"<{len(words)}I", *words)
+    step = 4 * (ROWS + 1)
+    digests = []
+    for i in range(0, len(raw), step):
+        h = _BAND_HASH.copy()
+        h.update(raw[i:i + step])
+        digests.append(h.digest())
+    return struct.unpack(f"<{nb}q", b"".join(digests))
 
 
 def fingerprint(title: str | None, text: str, *, min_shingles: int = 25) -> Fingerprint:
@@ -263,11 +333,11 @@ def fingerprint(title: str | None, text: str, *, min_shingles: int = 25) -> Fing
 
     The headline is left out (syndicators rewrite it) unless there is no text at all.
     """
-    words = normalized_words(text or "")
+    words = _encoded_words(text or "")
     if not words:
-        words = normalized_words(title or "")
-    content_hash = hashlib.sha256(" ".join(words).encode()).hexdigest()
-    signature, count = minhash(words)
+        words = _encoded_words(title or "")
+    content_hash = hashlib.sha256(b" ".join(words)).hexdigest()
+    signature, count = _minhash(words)
     if count < min_shingles:  # too short for a meaningful similarity: exact matches only
         return Fingerprint(content_hash, (), (), count, len(words))
     return Fingerprint(content_hash, signature, band_keys(signature), count, len(words))

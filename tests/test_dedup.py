@@ -238,3 +238,17 @@ def test_exact_lookup_reads_the_hash_index_even_without_statistics(db_engine: En
     with db_engine.connect() as conn:
         plan = " ".join(str(r) for r in conn.exec_driver_sql(explain + statement, parameters).all())
     assert "ix_articles_content_hash" in plan, plan
+
+
+def test_url_caches_hold_no_oversized_urls_or_hosts() -> None:
+    from pipeline import dedup
+
+    long_host = "a" * 300 + ".example"
+    urls = [f"https://{long_host}/x?{i}" for i in range(20)] + [f"https://e.example/{'p' * 5000}/{i}" for i in range(20)]
+    before = (dedup._canonical_cached.cache_info().currsize, dedup._strip_host_cached.cache_info().currsize)
+    first = [canonicalize_url(u) for u in urls]
+    assert [canonicalize_url(u) for u in urls] == first  # the same answers, computed again
+    after = (dedup._canonical_cached.cache_info().currsize, dedup._strip_host_cached.cache_info().currsize)
+    assert after[0] == before[0] + 20  # the 5,000-letter URLs were not cached
+    assert after[1] <= before[1] + 1  # nor the 300-letter host (only e.example, if it was new)
+    assert canonicalize_url("http://E.example/a?utm_source=x&b=1") == canonicalize_url("https://e.example/a?b=1")
