@@ -31,13 +31,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-from sqlalchemy import TextClause, func, select, text
+from sqlalchemy import TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
+from pipeline.store import core
 from pipeline.store.index_models import DedupBandRow, DedupSketchRow, insert_ignore
 from pipeline.store.models import ArticleRow
 
 _ARTICLES = ArticleRow.__table__
+# The first copy of a text as an aggregate over the hash's rows, not "ORDER BY id LIMIT 1": with that
+# LIMIT, PostgreSQL walks the primary key in id order filtering on the hash whenever its statistics are
+# missing or stale (it expects a match early), which is a full scan of the table for every new text:
+# 42 ms an article at 40,000 stored. (Ordering by the hash first did not help: with the hash fixed by
+# the WHERE, the planner drops it from the order.) Every exact copy points at the same first copy, so
+# the smallest root is that one. Built once (``:exclude`` -1 when there is nothing to exclude).
+_EXACT_COPY = (select(func.min(func.coalesce(_ARTICLES.c.duplicate_of, _ARTICLES.c.id)))
+               .where(_ARTICLES.c.content_hash == bindparam("hash"), _ARTICLES.c.id != bindparam("exclude")))
 
 log = logging.getLogger(__name__)
 
@@ -428,29 +437,20 @@ class Deduplicator:
     def find_duplicate(self, session: Session, fp: Fingerprint, *, exclude_id: int | None = None) -> int | None:
         if fp.word_count < self.min_exact_words:
             return None
-        # The first copy as an aggregate over the hash's rows, not "ORDER BY id LIMIT 1": with that
-        # LIMIT, PostgreSQL walks the primary key in id order filtering on the hash whenever its
-        # statistics are missing or stale (it expects a match early), which is a full scan of the
-        # table for every new text: 42 ms an article at 40,000 stored. (Ordering by the hash first
-        # did not help: with the hash fixed by the WHERE, the planner drops it from the order.)
-        # Every exact copy points at the same first copy, so the smallest root is that one.
-        exact = (select(func.min(func.coalesce(_ARTICLES.c.duplicate_of, _ARTICLES.c.id)))
-                 .where(_ARTICLES.c.content_hash == fp.content_hash))
-        if exclude_id is not None:
-            exact = exact.where(_ARTICLES.c.id != exclude_id)
-        root = session.execute(exact).scalar()
+        exclude = -1 if exclude_id is None else exclude_id
+        root = core.execute(session, _EXACT_COPY, {"hash": fp.content_hash, "exclude": exclude}).scalar()
         if root is not None:
             return int(root)
         if not fp.band_keys:
             return None
         dialect = session.get_bind().dialect.name
-        params: dict[str, object] = {"exclude": -1 if exclude_id is None else exclude_id}
+        params: dict[str, object] = {"exclude": exclude}
         if dialect == "postgresql":
             params["keys"] = list(fp.band_keys)
         else:
             params.update((f"k{i}", k) for i, k in enumerate(fp.band_keys))
         query = _candidates_sql(dialect, len(fp.band_keys), self.bucket_cap, self.max_candidates)
-        rows = session.execute(query, params).all()
+        rows = core.execute(session, query, params).all()
         best: tuple[float, int] | None = None
         for article_id, sig_bytes, count, duplicate_of in rows:
             sig = struct.unpack(f"<{len(sig_bytes) // 4}I", sig_bytes)
