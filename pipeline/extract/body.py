@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .scan import MAIN_SEL
+
 _JUNK_SEL = (
     "script, style, noscript, template, svg, iframe, object, embed, canvas, button, select, textarea, input, "
     "nav, aside, footer, figure, figcaption, dialog, video, audio, picture, map, menu, head"
@@ -72,7 +74,7 @@ def _token_kind(token: str) -> int:
     if lowered in _HIDING_TOKENS or lowered in _CARD_TOKENS:
         return _WEAK
     if lowered != token:  # camelCase humps are segments too ("commentSection")
-        lowered = _CAMEL_RE.sub(r"\1-\2", token).lower()
+        lowered = _CAMEL_RE.sub("-", token).lower()
     segments = lowered.replace("_", "-").split("-")
     if not _STRONG_WORDS.isdisjoint(segments):
         return _STRONG
@@ -86,7 +88,7 @@ def _token_kind(token: str) -> int:
     return 0
 
 
-_CAMEL_RE = re.compile(r"([a-z0-9])([A-Z])")
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")  # a plain replacement: a template costs a call per match
 _CONTAINER_WORDS = frozenset({"list", "section", "area", "container", "wrapper", "wrap", "block", "box",
                               "thread", "form", "module", "panel", "bar", "links", "items", "widget"})
 
@@ -106,10 +108,24 @@ def _boiler_kind(value: str, cache: dict[str, int]) -> int:
 _PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
 
 _BLOCKS = "p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, dd, dt, td, th, div, section, header, table, ul, ol"
+_BLOCKS_LINKS_BREAKS = _BLOCKS + ", a, br"
+
+
+def _tag_ids(names: frozenset[str]) -> frozenset[int]:
+    """lexbor's ids of these tag names (comparing ids spares making a tag's name string)."""
+    return frozenset(LexborHTMLParser("").create_node(name).tag_id for name in names)
+
+
+_LINK_TAG_ID = next(iter(_tag_ids(frozenset({"a"}))))
+_BODY_TAG_ID = next(iter(_tag_ids(frozenset({"body"}))))
+_BR_TAG_ID = next(iter(_tag_ids(frozenset({"br"}))))
 _NEVER_LEAF = frozenset({"table", "ul", "ol"})  # blocks that hold blocks, never text of their own
 # Blocks skipped when inside a link (a linked card); headings in links stay (linked headlines).
 _LINKED_SKIP = frozenset({"p", "div", "li", "dd", "td", "blockquote", "section", "header"})
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_NEVER_LEAF_IDS = _tag_ids(_NEVER_LEAF)
+_HEADING_IDS = _tag_ids(_HEADING_TAGS)
+_LINKED_SKIP_IDS = _tag_ids(_LINKED_SKIP)
 
 # Whole lines that are page furniture, in the languages of the news we read. Only short lines are tested.
 _BOILER_LINE = re.compile(
@@ -124,10 +140,22 @@ _BOILER_LINE = re.compile(
     r"(?:stand|aktualisiert(?: am)?|published|updated|publié le|mis à jour|actualizado|pubblicato|"
     r"publisert|oppdatert|publicerad|uppdaterad)\b.{0,60}\d{1,2}[:.h]\d\d.*|"
     r"(?:image|photo|foto|bild|bildrechte|credit|quelle|fuente|source)\s*:.*|"
-    r".{0,80}(?:getty images|reuters|dpa|afp|ap photo|imago|shutterstock|keystone)\s*\)?|"
     r"[\W\d_]*)\W*$",
     re.I,
 )
+# Photo credits ending a line. Apart from _BOILER_LINE (a line is furniture when either matches): tried
+# at each of 80 starts this alternative cost 6 us a line, so it runs only on lines naming an agency.
+_AGENCIES = ("getty images", "reuters", "dpa", "afp", "ap photo", "imago", "shutterstock", "keystone")
+_CREDIT_LINE = re.compile(rf"^(?:.{{0,80}}(?:{'|'.join(_AGENCIES)})\s*\)?)\W*$", re.I)
+
+
+def _boiler_line(text: str) -> bool:
+    if _BOILER_LINE.match(text):
+        return True
+    # The characters that match a letter of the agencies under re.I casefold to it (with the dot of
+    # "İ" dropped and "ı" mapped): a line without an agency in its folded text cannot match.
+    folded = text.casefold().replace("\u0307", "").replace("ı", "i")
+    return any(agency in folded for agency in _AGENCIES) and _CREDIT_LINE.match(text) is not None
 
 
 @dataclass(frozen=True)
@@ -201,10 +229,9 @@ def remove_junk(root: LexborNode) -> None:
     if len(tokens) > _VERDICTS_MAX:
         tokens.clear()
     for node in root.css(_CLASSED_SEL):
-        attrs = node.attributes  # one dict: two lookups on the node cost twice as much
         kind = 0
-        for key in ("class", "id"):
-            value = attrs.get(key)
+        # the two lookups cost less than the dict of all attributes (data-*, style…) that node.attributes builds
+        for value in (node.attrs.get("class"), node.id):
             if value:
                 verdict = verdicts.get(value)
                 if verdict is None:
@@ -235,11 +262,12 @@ class _SizeGuard:
         self._total = -1
 
     def holds_much(self, node: LexborNode) -> bool:
-        size = len(node.text(deep=True, strip=True))
+        # skip_empty: whitespace-only text nodes strip to nothing, and skipping them is cheaper
+        size = len(node.text(deep=True, strip=True, skip_empty=True))
         if size < _SMALL_NODE:
             return False
         if self._total < 0:
-            self._total = len(self._root.text(deep=True, strip=True))
+            self._total = len(self._root.text(deep=True, strip=True, skip_empty=True))
         return size >= _WRAPPER_SHARE * self._total
 
 
@@ -247,8 +275,10 @@ _SMALL_NODE = 300
 _WRAPPER_SHARE = 0.4
 
 
-def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selector: str | None = None) -> Body:
-    """Paragraphs of the article's main text (the tree is modified: junk is removed)."""
+def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selector: str | None = None,
+                 mains: list[LexborNode] | None = None) -> Body:
+    """Paragraphs of the article's main text (the tree is modified: junk is removed). ``mains``: what
+    ``tree.body.css(MAIN_SEL)`` gives on the unmodified tree, if known (scan.scan_document)."""
     root = tree.body
     if root is None:
         return Body([])
@@ -258,6 +288,7 @@ def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selec
         except Exception:  # noqa: BLE001 - an invalid selector from the config must not break extraction
             chosen = []
         if chosen:
+            mains = None  # the tree changes below
             for node in chosen:
                 for junk in node.css(_JUNK_SEL):
                     junk.decompose(False)
@@ -266,8 +297,9 @@ def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selec
                 return Body(paras)
     # The page's one <main> (when it holds real text) is where the article is: scoring inside it is
     # cheaper and keeps site chrome out of the running.
-    mains = root.css("main, [role=main]")
-    if len(mains) == 1 and len(mains[0].text(deep=True, strip=True)) > _MAIN_MIN_TEXT:
+    if mains is None:
+        mains = root.css(MAIN_SEL)
+    if len(mains) == 1 and _text_longer(mains[0], _MAIN_MIN_TEXT):
         root = mains[0]
     remove_junk(root)
     best, leaves = _best_container(root)
@@ -276,6 +308,27 @@ def extract_body(tree: LexborHTMLParser, *, title: str | None = None, body_selec
     chosen = [leaf for leaf in leaves if best in leaf.chain]
     paragraphs = _blocks_to_paragraphs(_lede(leaves, chosen) + chosen, title, strict=True)
     return Body(paragraphs, listing=_is_listing(chosen))
+
+
+def _text_longer(node: LexborNode, limit: int) -> bool:
+    """``len(node.text(deep=True, strip=True)) > limit``, reading the text nodes in order only until that
+    is decided (the whole text of a big container costs ~0.2 ms); past a few hundred nodes the walk in
+    Python would cost more than lexbor's, so the rest is measured at once."""
+    total = 0
+    seen = 0
+    for child in node.traverse(include_text=True, skip_empty=True):
+        seen += 1
+        if seen > _TEXT_WALK_MAX:
+            return len(node.text(deep=True, strip=True, skip_empty=True)) > limit
+        text = child.text_content
+        if text is not None:
+            total += len(text.strip())
+            if total > limit:
+                return True
+    return False
+
+
+_TEXT_WALK_MAX = 300
 
 
 def _is_listing(chosen: list[_Leaf]) -> bool:
@@ -310,14 +363,21 @@ _LEDE_MIN = 100
 class _Leaf:
     """A leaf text block with what scoring learnt about it, reused when serialising."""
 
-    __slots__ = ("node", "text", "length", "chain", "has_link", "_link_len")
+    __slots__ = ("node", "text", "length", "chain", "has_link", "_link_len", "has_br")
 
-    def __init__(self, node: LexborNode, chain: list[int]) -> None:
+    def __init__(self, node: LexborNode, chain: list[int], marks: _Marks | None = None) -> None:
         self.node = node
         self.text = _norm(node.text(deep=True))
         self.length = len(self.text)
         self.chain = chain
-        self.has_link = self.length > 0 and node.css_first("a") is not None
+        if marks is None:  # not known from _leaf_blocks: a selector call each (~2 us, the most of a leaf)
+            has_link: bool = node.css_first("a") is not None
+            self.has_br: bool | None = None
+        else:
+            nid = node.mem_id
+            has_link = nid in marks.links
+            self.has_br = nid in marks.breaks
+        self.has_link = self.length > 0 and has_link
         self._link_len = -1
 
     @property
@@ -340,32 +400,44 @@ def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
     nodes: dict[int, LexborNode] = {}
     chains: dict[int, list[int]] = {}  # node id -> ids of it and its ancestors (shared by sibling leaves)
     leaves: list[_Leaf] = []
-    for node in _leaf_blocks(root, skip_linked=True):
+    marks = _Marks()
+    # credited text per chain (sibling leaves share theirs), spread over the chain's nodes at the end
+    credit: dict[int, list] = {}
+    for node in _leaf_blocks(root, skip_linked=True, marks=marks):
         parent = node.parent
         if parent is None:
             continue
-        chain = chains.get(parent.mem_id)
+        pid = parent.mem_id
+        chain = chains.get(pid)
         if chain is None:
             chain = _ancestor_chain(parent, chains, nodes)
-        leaf = _Leaf(node, chain)
+        leaf = _Leaf(node, chain, marks)
         leaves.append(leaf)
-        if leaf.length < _MIN_PROSE or node.tag in _HEADING_TAGS:
+        if leaf.length < _MIN_PROSE or node.tag_id in _HEADING_IDS:
             continue
         if leaf.has_link and leaf.link_len > 0.5 * leaf.length:
             continue
+        if chain:
+            entry = credit.get(pid)
+            if entry is None:
+                credit[pid] = [chain, leaf.length]
+            else:
+                entry[1] += leaf.length
+    for chain, length in credit.values():
         for nid in chain:
-            good[nid] = good.get(nid, 0) + leaf.length
+            good[nid] = good.get(nid, 0) + length
     if not good:
         return None, leaves
     best_good = max(good.values())
     # ties are broken by document order (the order nodes were first met), never by memory address, so
     # that the same page always gives the same text
     order = {nid: i for i, nid in enumerate(nodes)}
+    wanted = [nid for nid, g in good.items() if g >= _CANDIDATE_SHARE * best_good]
+    totals = _candidate_totals(wanted, good, nodes, chains)
     ranked: list[tuple[float, int, int]] = []
-    for nid, g in good.items():
-        if g >= _CANDIDATE_SHARE * best_good:
-            total = len(nodes[nid].text(deep=True, strip=True))
-            ranked.append((g - _OTHER_WEIGHT * max(total - g, 0), nid, total))
+    for nid, total in totals.items():
+        g = good[nid]
+        ranked.append((g - _OTHER_WEIGHT * max(total - g, 0), nid, total))
     ranked.sort(key=lambda r: (-r[0], order[r[1]]))
     best: int | None = None
     best_value = float("-inf")
@@ -378,23 +450,112 @@ def _best_container(root: LexborNode) -> tuple[int | None, list[_Leaf]]:
     return best, leaves
 
 
-def _leaf_blocks(root: LexborNode, *, skip_linked: bool) -> list[LexborNode]:
+def _candidate_totals(wanted: list[int], good: dict[int, int], nodes: dict[int, LexborNode],
+                      chains: dict[int, list[int]]) -> dict[int, int]:
+    """``len(node.text(deep=True, strip=True))`` of the wanted nodes that can rank among the best
+    ``_LINK_CHECKS`` (the others are left out: only those are looked at).
+
+    The candidates nest (a container and its wrappers up to the body), and measuring each one's whole
+    text walked the page's text several times: a node that holds candidates adds up its children here,
+    reusing the lengths of the candidates, deepest first. While a wrapper's sum grows, its value
+    (credited text minus the rest) can only fall: once it is below the third best value known, the
+    wrapper cannot rank and the rest of its text (a footer, the scripts of a whole page) is not read.
+    """
+    want = set(wanted)
+    holds: set[int] = set()  # ancestors of candidates (as far as the chains tell): summed child by child
+    for nid in wanted:
+        holds.update(chains[nid][1:])
+    done: dict[int, int] = {}
+    given_up: dict[int, int] = {}  # candidate -> a lower bound of its length (where its sum stopped)
+    best: list[float] = []  # the best _LINK_CHECKS values known, in decreasing order
+
+    def settle(cid: int, total: int) -> None:
+        done[cid] = total
+        g = good[cid]
+        best.append(g - _OTHER_WEIGHT * max(total - g, 0))
+        best.sort(reverse=True)
+        del best[_LINK_CHECKS:]
+
+    def hopeless(cid: int, at_least: int) -> bool:
+        g = good[cid]
+        return len(best) == _LINK_CHECKS and g - _OTHER_WEIGHT * max(at_least - g, 0) < best[-1]
+
+    for nid in sorted(wanted, key=lambda n: -len(chains[n])):  # deepest first, roughly
+        if nid in done or nid in given_up:
+            continue
+        if nid not in holds:
+            settle(nid, len(nodes[nid].text(deep=True, strip=True, skip_empty=True)))
+            continue
+        frames: list[list] = [[nid, 0, nodes[nid].first_child, nodes[nid], 0]]
+        while frames:
+            frame = frames[-1]
+            child = frame[2]
+            frame[4] += 1
+            if frame[4] > _CHILD_WALK_MAX:  # thousands of children: lexbor measures the rest faster
+                frame[1], child = len(frame[3].text(deep=True, strip=True, skip_empty=True)), None
+            if child is None:
+                frames.pop()
+                if frame[0] in want and frame[0] not in given_up:
+                    settle(frame[0], frame[1])
+                if frames:
+                    frames[-1][1] += frame[1]
+                    if len(frames) == 1 and hopeless(nid, frames[0][1]):
+                        given_up[nid] = frames[0][1]
+                        break
+                continue
+            frame[2] = child.next
+            cid = child.mem_id
+            known = done.get(cid)
+            if known is None:
+                bound = given_up.get(cid)
+                if bound is not None and hopeless(nid, sum(f[1] for f in frames) + bound):
+                    given_up[nid] = sum(f[1] for f in frames) + bound
+                    break
+                if cid in holds or bound is not None:
+                    frames.append([cid, 0, child.first_child, child, 0])
+                    continue
+                known = len(child.text(deep=True, strip=True, skip_empty=True))
+                if cid in want:
+                    settle(cid, known)
+            frame[1] += known
+            if len(frames) == 1 and hopeless(nid, frame[1]):
+                given_up[nid] = frame[1]
+                break
+    return done
+
+
+_CHILD_WALK_MAX = 2_000
+
+
+class _Marks:
+    """Ids of the blocks that hold a link, and a <br> (as their nearest block ancestor)."""
+
+    __slots__ = ("links", "breaks")
+
+    def __init__(self) -> None:
+        self.links: set[int] = set()
+        self.breaks: set[int] = set()
+
+
+def _leaf_blocks(root: LexborNode, *, skip_linked: bool, marks: _Marks | None = None) -> list[LexborNode]:
     """The leaf text blocks under ``root`` (blocks without block descendants) in document order; with
-    ``skip_linked``, without the blocks inside a link (cards whose whole text is a link).
+    ``skip_linked``, without the blocks inside a link (cards whose whole text is a link). ``marks``
+    receives the blocks that hold links and line breaks.
 
     One pass over the blocks: each marks its nearest block ancestor as no leaf, and learns from it
     whether it sits in a link, so the cost is linear in the size of the tree. (The selectors
     ``:not(:has(…))`` and ``a p`` did this in lexbor, but walk every block's subtree and ancestors:
-    quadratic on a page of thousands of nested elements.)
+    quadratic on a page of thousands of nested elements.) The links and <br>s are found in the same walk
+    and climb to their nearest block the same way: cheaper than asking every leaf for them.
     """
-    blocks = root.css(_BLOCKS)
-    if not blocks:
+    found = root.css(_BLOCKS_LINKS_BREAKS)
+    if not found:
         return []
     root_id = root.mem_id
     root_linked = False
     node: LexborNode | None = root
     while node is not None:  # a link around the container itself
-        if node.tag == "a":
+        if node.tag_id == _LINK_TAG_ID:
             root_linked = True
             break
         node = node.parent
@@ -402,9 +563,10 @@ def _leaf_blocks(root: LexborNode, *, skip_linked: bool) -> list[LexborNode]:
     # non-block node id -> (its nearest block ancestor, 0 for none; a link between the two)
     hops: dict[int, tuple[int, bool]] = {}
     not_leaf: set[int] = set()
-    for block in blocks:
-        path: list[int] = []
-        path_links: list[bool] = []
+    blocks: list[tuple[LexborNode, int, int]] = []
+    for block in found:
+        tag_id = block.tag_id
+        path: list[tuple[int, bool]] | None = None
         node = block.parent
         anchor, tail = 0, False
         while node is not None:
@@ -418,22 +580,29 @@ def _leaf_blocks(root: LexborNode, *, skip_linked: bool) -> list[LexborNode]:
                 break
             if nid == root_id:
                 break
-            path.append(nid)
-            path_links.append(node.tag == "a")
+            if path is None:
+                path = []
+            path.append((nid, node.tag_id == _LINK_TAG_ID))
             node = node.parent
+        through = tail
+        if path is not None:
+            for nid, is_link in reversed(path):  # the nodes walked through learn the same answer
+                through = through or is_link
+                hops[nid] = (anchor, through)
+        if tag_id == _LINK_TAG_ID or tag_id == _BR_TAG_ID:
+            if anchor and marks is not None:
+                (marks.links if tag_id == _LINK_TAG_ID else marks.breaks).add(anchor)
+            continue
         if anchor:
             not_leaf.add(anchor)
-        through = tail
-        for i in range(len(path) - 1, -1, -1):  # the nodes walked through learn the same answer
-            through = through or path_links[i]
-            hops[path[i]] = (anchor, through)
-        linked[block.mem_id] = through or (linked[anchor] if anchor else root_linked)
-    out = []
-    for block in blocks:
         bid = block.mem_id
-        if bid in not_leaf or block.tag in _NEVER_LEAF:
+        linked[bid] = through or (linked[anchor] if anchor else root_linked)
+        blocks.append((block, bid, tag_id))
+    out = []
+    for block, bid, tag_id in blocks:
+        if bid in not_leaf or tag_id in _NEVER_LEAF_IDS:
             continue
-        if skip_linked and linked[bid] and block.tag in _LINKED_SKIP:
+        if skip_linked and linked[bid] and tag_id in _LINKED_SKIP_IDS:
             continue
         out.append(block)
     return out
@@ -450,7 +619,7 @@ def _ancestor_chain(start: LexborNode, chains: dict[int, list[int]], nodes: dict
             break
         walked.append(nid)
         nodes[nid] = node
-        if node.tag == "body":
+        if node.tag_id == _BODY_TAG_ID:
             break
         node = node.parent
     del walked[_MAX_DEPTH:]
@@ -476,8 +645,12 @@ def _serialise(containers: list[LexborNode], title: str | None, *, strict: bool)
     """Text blocks of whole containers (a configured selector, or the body when nothing scored)."""
     leaves: list[_Leaf] = []
     for container in containers:
-        found = _leaf_blocks(container, skip_linked=strict)
-        leaves.extend(_Leaf(node, []) for node in (found if found else [container]))
+        marks = _Marks()
+        found = _leaf_blocks(container, skip_linked=strict, marks=marks)
+        if found:
+            leaves.extend(_Leaf(node, [], marks) for node in found)
+        else:
+            leaves.append(_Leaf(container, []))
     return _blocks_to_paragraphs(leaves, title, strict=strict)
 
 
@@ -506,7 +679,7 @@ def _blocks_to_paragraphs(leaves: list[_Leaf], title: str | None, *, strict: boo
                 continue
             prose = True
             if strict:
-                if len(text) < 160 and _BOILER_LINE.match(text):
+                if len(text) < 160 and _boiler_line(text):
                     continue
                 if tag == "li" and len(text) < 15:
                     continue
@@ -602,7 +775,7 @@ _BR_RE = re.compile(r"(?:<br\s*/?>\s*){2,}", re.I)
 
 def _split_breaks(leaf: _Leaf) -> list[str]:
     """A leaf's text; a double <br> inside a long block separates paragraphs."""
-    if leaf.length > _BR_MIN and leaf.node.css_first("br") is not None:
+    if leaf.length > _BR_MIN and (leaf.has_br if leaf.has_br is not None else leaf.node.css_first("br") is not None):
         html = leaf.node.html or ""
         if _BR_RE.search(html):
             parts = _BR_RE.split(leaf.node.inner_html or "")

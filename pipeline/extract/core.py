@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from functools import partial
 
 from selectolax.lexbor import LexborHTMLParser
 
 from .body import extract_body
-from .decode import decode_with_utf8
+from .decode import decode_lazily
 from .jsonld import ARTICLE_TYPES
 from .language import choose_language
 from .metadata import Metadata, extract_metadata
 from .model import ExtractedArticle
+from .scan import scan_document
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +26,20 @@ _ARTICLE_OG = {"article", "news", "blog", "newsarticle"}
 _INDEX_LD = {"collectionpage", "searchresultspage", "itemlist", "profilepage"}
 
 
-def _parse(html: str | bytes | None) -> tuple[LexborHTMLParser, str] | None:
-    """Decode and parse once. Valid UTF-8 input goes to lexbor as bytes, which spares re-encoding the
-    decoded text (lexbor works on UTF-8)."""
-    text, utf8 = decode_with_utf8(html)
+def _parse(html: str | bytes | None) -> tuple[LexborHTMLParser, str | Callable[[], str]] | None:
+    """Decode and parse once; the parser and the page's text (or, for UTF-8 input, a function making it:
+    few pages need it). Valid UTF-8 input goes to lexbor as bytes, which spares re-encoding the decoded
+    text (lexbor works on UTF-8), and its text is only made when a check below needs it."""
+    text, utf8 = decode_lazily(html)
+    if utf8 is not None:
+        tags = utf8.count(b"<")
+        if len(utf8) <= MAX_CHARS and b"\x00" not in utf8 and 0 < tags <= _NESTING_CHECK_TAGS:
+            # no text needed: not too long (characters <= bytes), nothing to remove, not blank (it has
+            # a "<"), no nesting check; the formatting check reads the bytes
+            if (defused := _defuse_formatting(utf8, None, tags)) is not None:
+                return LexborHTMLParser(defused), defused
+            return LexborHTMLParser(utf8), partial(utf8.decode, "utf-8")
+        text = utf8.decode("utf-8")
     if len(text) > MAX_CHARS:
         text, utf8 = text[:MAX_CHARS], None
     if (b"\x00" in utf8) if utf8 is not None else ("\x00" in text):
@@ -64,14 +77,17 @@ _FMT_ELEMENT_BYTES = 400  # one re-opened element in lexbor, before its attribut
 _FMT_COPY_BUDGET = 512 << 20  # bytes of the bound; the real worst case is about a quarter of it
 
 
-def _defuse_formatting(doc: str | bytes, text: str, tags: int) -> str | None:
+def _defuse_formatting(doc: str | bytes, text: str | None, tags: int) -> str | None:
     """``text`` with its formatting tags renamed <wbr> when the re-opened copies could take more
-    than the budget, else None. ``doc`` is the page as parsed (bytes when UTF-8), ``tags`` its "<" count."""
+    than the budget, else None. ``doc`` is the page as parsed (bytes when UTF-8; ``text`` None: decoded
+    here if needed), ``tags`` its "<" count."""
     found = (_FMT_START_BYTES_RE if isinstance(doc, bytes) else _FMT_START_RE).findall(doc)
     if not found or tags * (len(found) * _FMT_ELEMENT_BYTES + sum(map(len, found))) <= _FMT_COPY_BUDGET:
         return None
     log.info("renamed %d formatting tags to wbr (re-opening them could take %d MB)", len(found),
              tags * (len(found) * _FMT_ELEMENT_BYTES + sum(map(len, found))) >> 20)
+    if text is None:
+        text = doc.decode("utf-8") if isinstance(doc, bytes) else doc
     return _FMT_TAG_RE.sub(r"<\1wbr", text)
 
 
@@ -193,8 +209,9 @@ def _extract(html: str | bytes, url: str, feed_item: object | None, body_selecto
     if parsed is None:
         return _fallback(url, feed_item)
     tree, source = parsed
-    md = extract_metadata(tree, url, feed_item, source=source)
-    body = extract_body(tree, title=md.title, body_selector=body_selector)
+    scan = scan_document(tree)
+    md = extract_metadata(tree, url, feed_item, source=source, scan=scan)
+    body = extract_body(tree, title=md.title, body_selector=body_selector, mains=scan.mains)
     paragraphs = body.paragraphs
     text = "\n\n".join(paragraphs)
     ld_body = md.article_body

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -18,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from . import jsonld
 from .dates import date_from_url, find_human_dates, localise, parse_machine_date, plausible
+from .scan import AUTHOR_SEL, Scan, scan_document
 
 # meta key (property/name/itemprop, lower-cased) -> (kind, method)
 _PUBLISHED_META = {
@@ -67,12 +69,25 @@ class Metadata:
     h1: str | None = None
 
 
-def _collect_meta(tree: LexborHTMLParser) -> dict[str, list[str]]:
+def _head_nodes(head: LexborNode | None) -> tuple[list[LexborNode], list[LexborNode], LexborNode | None]:
+    """The <meta>s, the <link rel>s and the first <title> of the head, in one walk of it."""
+    metas: list[LexborNode] = []
+    links: list[LexborNode] = []
+    title: LexborNode | None = None
+    for node in head.css("meta, link[rel], title") if head is not None else ():
+        tag = node.tag
+        if tag == "meta":
+            metas.append(node)
+        elif tag == "link":
+            links.append(node)
+        elif title is None:
+            title = node
+    return metas, links, title
+
+
+def _collect_meta(metas: list[LexborNode]) -> dict[str, list[str]]:
     meta: dict[str, list[str]] = {}
-    scope = tree.head or tree.root
-    if scope is None:
-        return meta
-    for node in scope.css("meta"):
+    for node in metas:
         attrs = node.attributes
         content = attrs.get("content")
         if content is None:
@@ -104,23 +119,30 @@ def _absolute(url: str, href: str) -> str | None:
 
 
 def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None = None, *,
-                     source: str | None = None, want_text_dates: bool = True) -> Metadata:
-    """Metadata of a parsed page; ``source`` (the decoded HTML) enables the embedded-JSON date search."""
+                     source: str | Callable[[], str] | None = None, want_text_dates: bool = True,
+                     scan: Scan | None = None) -> Metadata:
+    """Metadata of a parsed page; ``source`` (the decoded HTML, or a function making it: it is seldom
+    needed) enables the embedded-JSON date search; ``scan`` is the page's scan_document() if made."""
     md = Metadata()
-    meta = _collect_meta(tree)
+    head = tree.head or tree.root
+    metas, links, title_node = _head_nodes(head)
+    meta = _collect_meta(metas)
 
     canonical = None
-    head = tree.head or tree.root
-    for link in head.css("link[rel]") if head is not None else ():
-        rel = (link.attributes.get("rel") or "").lower().split()
-        href = link.attributes.get("href")
+    for link in links:
+        attrs = link.attributes  # one dict per link: building it is the cost
+        rel = (attrs.get("rel") or "").lower().split()
+        href = attrs.get("href")
         if "canonical" in rel and href:
             canonical = _absolute(url, href)
             break
     og_url = _first(meta, "og:url")
     md.canonical_url = canonical or (_absolute(url, og_url) if og_url else None)
 
-    ld_raw = [n.text(deep=True) or "" for n in tree.css('script[type*="ld+json" i]')]
+    if scan is None:
+        scan = scan_document(tree)
+    h1 = scan.h1
+    ld_raw = [n.text(deep=True) or "" for n in scan.ld]
     objects = jsonld.parse_blocks(ld_raw) if ld_raw else []
     for obj in objects:
         md.ld_types |= jsonld.types_of(obj)
@@ -133,11 +155,9 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
         tree, url, article, meta, feed_item, source, tz_hint, want_text_dates=want_text_dates)
 
     # ---- other fields
-    h1 = tree.css_first("h1")
     md.h1 = _clean(h1.text(deep=True, separator=" ")) if h1 is not None else None
     ld_title = jsonld.text_of(article.get("headline") or article.get("name")) if article else None
     og_title = _first(meta, "og:title", "twitter:title")
-    title_node = head.css_first("title") if head is not None else None
     html_title = _clean(title_node.text(deep=True)) if title_node is not None else None
     md.site_name = _first(meta, "og:site_name", "application-name", "publisher", "twitter:site")
     if md.site_name is None and article is not None:
@@ -146,12 +166,13 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
     md.description = _clean(_first(meta, "description", "og:description", "twitter:description")) or (
         _clean(jsonld.text_of(article.get("description"))) if article else None)
 
-    md.authors = _authors(tree, article, meta, feed_item)
+    md.authors = _authors(tree, article, meta, feed_item, scan.authors)
 
     lang = None
     html_node = tree.root
     if html_node is not None:
-        lang = html_node.attributes.get("lang") or html_node.attributes.get("xml:lang")
+        attrs = html_node.attributes
+        lang = attrs.get("lang") or attrs.get("xml:lang")
     lang = lang or _first(meta, "content-language", "og:locale", "language", "dc.language")
     if not lang and article is not None:
         lang = jsonld.text_of(article.get("inLanguage"))
@@ -172,7 +193,8 @@ def extract_metadata(tree: LexborHTMLParser, url: str, feed_item: object | None 
 
 
 def _dates(tree: LexborHTMLParser, url: str, article: dict[str, Any] | None, meta: dict[str, list[str]],
-           feed_item: object | None, source: str | None, tz_hint: tzinfo | None, *, want_text_dates: bool
+           feed_item: object | None, source: str | Callable[[], str] | None, tz_hint: tzinfo | None, *,
+           want_text_dates: bool
            ) -> tuple[datetime | None, str | None, datetime | None]:
     """(published, method, modified): publication-date sources in order of reliability, first plausible
     one wins (see _choose_published for original-versus-update)."""
@@ -220,7 +242,7 @@ def _dates(tree: LexborHTMLParser, url: str, article: dict[str, Any] | None, met
         if dt:
             candidates.append((dt, "text"))
     if not candidates and source:
-        dt = _embedded_json_date(source, tz_hint)
+        dt = _embedded_json_date(source() if callable(source) else source, tz_hint)
         if dt:
             candidates.append((dt, "embedded-json"))
     url_dt = date_from_url(url)
@@ -238,7 +260,7 @@ def _dates(tree: LexborHTMLParser, url: str, article: dict[str, Any] | None, met
 
 
 def _authors(tree: LexborHTMLParser, article: dict[str, Any] | None, meta: dict[str, list[str]],
-             feed_item: object | None) -> list[str]:
+             feed_item: object | None, author_nodes: list[LexborNode] | None = None) -> list[str]:
     authors: list[str] = []
     if article is not None:
         authors = jsonld.names_of(article.get("author") or article.get("creator"))
@@ -251,8 +273,9 @@ def _authors(tree: LexborHTMLParser, article: dict[str, Any] | None, meta: dict[
             if authors:
                 break
     if not authors:
-        authors = [_clean(n.text(deep=True)) or "" for n in tree.css('[itemprop="author"] [itemprop="name"],'
-                                                                      ' [rel="author"]')[:5]]
+        if author_nodes is None:
+            author_nodes = tree.css(AUTHOR_SEL)
+        authors = [_clean(n.text(deep=True)) or "" for n in author_nodes[:5]]
     if not authors and feed_item is not None:
         fa = getattr(feed_item, "authors", None) or []
         if isinstance(fa, str):
