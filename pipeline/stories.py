@@ -28,7 +28,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import Text, bindparam, cast, delete, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from pipeline.store import core
 from pipeline.store.base import utcnow
@@ -84,16 +86,35 @@ def _stem(word: str) -> str:
     return word
 
 
+def _content_word(raw: str) -> str:
+    """The stem ``tokens`` keeps for a case-folded word, or "" when it drops the word."""
+    if len(raw) < 2 or raw in STOPWORDS:
+        return ""
+    if raw.isdigit() and not (len(raw) == 4 and raw[:2] in ("19", "20")):
+        return ""
+    stem = _stem(raw)
+    return stem if stem and stem not in STOPWORDS else ""
+
+
+_WORD_CACHE_SIZE = 50_000  # words whose stem ``tokens`` remembers (words up to 40 characters)
+_WORD_STEMS: dict[str, str] = {}
+
+
 def tokens(text: str) -> list[str]:
-    """Content words of a text: case-folded, stop words and bare numbers dropped, lightly stemmed."""
+    """Content words of a text: case-folded, stop words and bare numbers dropped, lightly stemmed.
+    Each word's outcome is remembered: a few thousand words make up most of the news, and one
+    dict lookup per word costs a third of the checks and stemming it stands for."""
     out = []
+    stems = _WORD_STEMS
     for raw in _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()):
-        if len(raw) < 2 or raw in STOPWORDS:
-            continue
-        if raw.isdigit() and not (len(raw) == 4 and raw[:2] in ("19", "20")):
-            continue
-        stem = _stem(raw)
-        if stem and stem not in STOPWORDS:
+        stem = stems.get(raw)
+        if stem is None:
+            stem = _content_word(raw)
+            if len(raw) <= 40:
+                if len(stems) >= _WORD_CACHE_SIZE:
+                    stems.clear()  # bounded; refilled by the words still in use
+                stems[raw] = stem
+        if stem:
             out.append(stem)
     return out
 
@@ -218,9 +239,12 @@ def _norm(vec: dict[str, float]) -> float:
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    """Over the shared terms only (a set intersection in C: few of a profile's terms are shared);
-    ``fsum`` is exact, so the result does not depend on the order the terms come in."""
-    return math.fsum([a[t] * b[t] for t in a.keys() & b.keys()])
+    """Over the shared terms only, walking the smaller vector (no set built, one lookup per shared
+    term); ``fsum`` is exact and products commute, so the result does not depend on the order the
+    terms come in."""
+    if len(a) > len(b):
+        a, b = b, a
+    return math.fsum([w * b[t] for t, w in a.items() if t in b])
 
 
 def cosine(a: dict[str, float], b: dict[str, float]) -> float:
@@ -320,6 +344,16 @@ def _profiles_query(table: Any) -> Any:
             .where(c.id.in_(bindparam("ids", expanding=True)), c.merged_into.is_(None)))
 
 
+def _row_query(table: Any, *, lock: bool = False) -> Any:
+    """One cluster's columns by ``:id``, the profile as JSON text (see _profiles_query), built once."""
+    cols = [c for c in table.c if c.key != "profile"] + [cast(table.c.profile, Text).label("profile")]
+    stmt = select(*cols).where(table.c.id == bindparam("id"))
+    return stmt.with_for_update() if lock else stmt
+
+
+_EVENT_LOCKED = _row_query(EventRow.__table__, lock=True)
+_STORY_ROW = _row_query(StoryRow.__table__)
+_ARTICLE_EVENT = select(ArticleRow.__table__.c.event_id).where(ArticleRow.__table__.c.id == bindparam("id"))
 _EVENT_PROFILES = _profiles_query(EventRow.__table__)
 _STORY_PROFILES = _profiles_query(StoryRow.__table__)
 # Count an article into term_stats and read back the counts (see StoryTracker._document_frequencies).
@@ -345,6 +379,23 @@ def _postings_query(n_keys: int) -> Any:
         branch = ('SELECT * FROM (SELECT cluster_id, "key" FROM cluster_postings WHERE kind = :kind '
                   'AND "key" = :k{i} AND last_day >= :lo ORDER BY last_day DESC LIMIT :cap) AS p{i}')
         stmt = _POSTINGS_QUERIES[n_keys] = text(" UNION ALL ".join(branch.format(i=i) for i in range(n_keys)))
+    return stmt
+
+
+_POST_STATEMENTS: dict[str, Any] = {}
+
+
+def _post_statement(dialect: str) -> Any:
+    """Upsert of postings keeping the later day (executemany), built once per dialect: building
+    the statement cost more than running it."""
+    stmt = _POST_STATEMENTS.get(dialect)
+    if stmt is None:
+        table = ClusterPostingRow.__table__
+        ins = (sqlite_insert if dialect == "sqlite" else pg_insert)(table)
+        greatest = func.max if dialect == "sqlite" else func.greatest
+        stmt = _POST_STATEMENTS[dialect] = ins.on_conflict_do_update(
+            index_elements=["kind", "key", "cluster_id"],
+            set_={"last_day": greatest(ins.excluded.last_day, table.c.last_day)})
     return stmt
 
 
@@ -464,6 +515,28 @@ class StoryTracker:
             words = self._title_words[title] = frozenset(tokens(title))
         return words
 
+    def _load(self, session: Session, model: Any, kind: str, cluster_id: int, stmt: Any, **get: Any) -> Any:
+        """``session.get(model, cluster_id, **get)``, cheaper when the row is not in the session yet
+        (a new session per article, in the pipeline): the row is read by a Core statement (locked
+        like ``get`` would, when ``stmt`` locks) and its profile decoded through the cache, instead
+        of the ORM loading it and decoding its JSON (~75 kB) once more. The object is then attached
+        as persistent with those values loaded, exactly what ``get`` would have produced."""
+        if session.identity_key(model, cluster_id) in session.identity_map:
+            return session.get(model, cluster_id, **get)
+        row = core.execute(session, stmt, {"id": cluster_id}).first()
+        if row is None:
+            return None
+        values = row._asdict()
+        raw = values.pop("profile")
+        profile = None  # SQL NULL, or JSON null (the ORM's None), as the ORM would load them
+        if raw is not None and raw != "null":  # a copy without the cache's derived entries: the ORM owns it
+            cached = self._decoded(kind, cluster_id, raw)
+            profile = {k: v for k, v in cached.items() if k != _NORM and k != _ENTITIES}
+        obj = model(**values, profile=profile)
+        make_transient_to_detached(obj)
+        session.add(obj)
+        return obj
+
     # -- features ------------------------------------------------------------------------------
 
     def features(self, session: Session, article: ArticleRow, entities: Sequence[EntityLike],
@@ -514,7 +587,8 @@ class StoryTracker:
             # order), so writers counting overlapping terms at once cannot deadlock
             n_docs = int(core.execute(session, _COUNT_TERMS["docs"]).scalar_one()) - 1
             arg = json.dumps(terms) if session.get_bind().dialect.name == "sqlite" else terms
-            df = {t: int(c) - 1 for t, c in core.execute(session, query, {"terms": arg})}
+            # all rows at once: iterating the result fetched them one driver call per row
+            df = {t: int(c) - 1 for t, c in core.execute(session, query, {"terms": arg}).all()}
             return df, n_docs
         df: dict[str, int] = {}
         for i in range(0, len(terms), 500):
@@ -551,7 +625,8 @@ class StoryTracker:
         found, and ranked first, through its rarer keys.
         """
         vec = feats.vector
-        ranked = sorted(vec, key=lambda t: (-vec[t], t))
+        ranked = sorted(vec)  # heaviest first, ties in term order (two stable sorts, as in _top)
+        ranked.sort(key=vec.__getitem__, reverse=True)
         keys = [t for t in ranked if t not in feats.common][:self.query_terms] or ranked[:self.query_terms]
         if not keys:
             return []
@@ -591,12 +666,10 @@ class StoryTracker:
         prof["pk"] = sorted(set(keys) | posted)
         if todo:
             rows = [{"kind": kind, "key": t, "cluster_id": cluster_id, "last_day": day} for t in todo]
-            greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
             # no autoflush: the caller is about to replace the profile with the one returned, and
             # flushing the one it holds now would encode and write the profile twice per article
             with session.no_autoflush:
-                upsert(session, ClusterPostingRow.__table__, rows, ["kind", "key", "cluster_id"],
-                       {"last_day": lambda ex, c: greatest(ex.last_day, c.last_day)})
+                core.execute(session, _post_statement(session.get_bind().dialect.name), rows)
         return prof
 
     def _gap_days(self, profile: dict[str, Any], when: datetime) -> float:
@@ -771,7 +844,8 @@ class StoryTracker:
         chosen = next((c for c in candidates if self._admits(c, self.event_threshold, feats)), None)
         event = None
         if chosen is not None:  # None if deleted since it was scored
-            event = session.get(EventRow, chosen.row.id, with_for_update=True, populate_existing=True)
+            event = self._load(session, EventRow, "event", chosen.row.id, _EVENT_LOCKED,
+                               with_for_update=True, populate_existing=True)
         if event is None:
             event = self._open_event(session, article, feats)
         else:
@@ -843,11 +917,18 @@ class StoryTracker:
         event.last_updated_at = max(_aware(event.last_updated_at) or feats.arrived, feats.arrived)
         event.profile = self._post(session, "event", event.id, prof)
         if event.story_id is not None:
-            story = session.get(StoryRow, event.story_id)
+            # no autoflush: the event is written once, with the story, when the article is placed
+            with session.no_autoflush:
+                story = self._load(session, StoryRow, "story", event.story_id, _STORY_ROW)
             if story is not None:
                 self._touch_story(session, story, feats, event)
 
     def _find_story(self, session: Session, feats: ArticleFeatures) -> StoryRow | None:
+        # no autoflush: the new event, which these reads do not see, is written once with its story
+        with session.no_autoflush:
+            return self._best_story(session, feats)
+
+    def _best_story(self, session: Session, feats: ArticleFeatures) -> StoryRow | None:
         ids = self._candidate_ids(session, "story", feats, self.story_horizon)
         if not ids:
             return None
@@ -873,7 +954,7 @@ class StoryTracker:
             score = max(score, ent_score * self.story_threshold / self.story_entity_threshold)
             if ok and (best is None or (score, -story_id) > (best[0], -best[1])):
                 best = (score, story_id)
-        return session.get(StoryRow, best[1]) if best else None
+        return self._load(session, StoryRow, "story", best[1], _STORY_ROW) if best else None
 
     def _attach_story(self, session: Session, story: StoryRow, event: EventRow, feats: ArticleFeatures) -> None:
         event.story_id = story.id
@@ -1021,10 +1102,14 @@ class StoryTracker:
 
     def attach_duplicate(self, session: Session, copy: ArticleRow, first_copy_id: int) -> EventRow | None:
         """Give a syndicated copy its first copy's event and count its outlet (who carried it)."""
-        first = session.get(ArticleRow, first_copy_id)
-        if first is None or first.event_id is None:
+        if session.identity_key(ArticleRow, first_copy_id) in session.identity_map:
+            first = session.get(ArticleRow, first_copy_id)
+            event_id = first.event_id if first is not None else None
+        else:  # only its event: loading the whole article (its text) cost more than the rest
+            event_id = core.execute(session, _ARTICLE_EVENT, {"id": first_copy_id}).scalar()
+        if event_id is None:
             return None
-        event = session.get(EventRow, first.event_id, with_for_update=True)
+        event = self._load(session, EventRow, "event", event_id, _EVENT_LOCKED, with_for_update=True)
         while event is not None and event.merged_into is not None:
             event = session.get(EventRow, event.merged_into)
         if event is None:
