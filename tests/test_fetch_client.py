@@ -102,6 +102,17 @@ def test_cookies_are_neither_kept_nor_sent(testweb: LocalWeb) -> None:
     assert "cookie" not in testweb.requests("/b")[0].headers
 
 
+def test_credentials_in_the_url_are_sent_as_basic_auth(testweb: LocalWeb) -> None:
+    testweb.add("/private.xml", RSS, content_type="application/rss+xml")
+    url = testweb.url("/private.xml").replace("http://", "http://reader:p%40ss@")
+    p = run(lambda f: f.fetch_page(url, accept="feed"))
+    assert p.text == RSS
+    assert testweb.requests("/private.xml")[0].headers["authorization"] == "Basic cmVhZGVyOnBAc3M="  # reader:p@ss
+    testweb.add("/public.xml", RSS, content_type="application/rss+xml")
+    run(lambda f: f.fetch_page(testweb.url("/public.xml"), accept="feed"))
+    assert "authorization" not in testweb.requests("/public.xml")[0].headers
+
+
 def test_slow_response_times_out(testweb: LocalWeb) -> None:
     testweb.add_slow("/slow", delay=3.0)
     with pytest.raises(Timeout, match="read timeout of 0.5s"):

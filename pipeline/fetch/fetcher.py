@@ -9,6 +9,7 @@ cycle does the bookkeeping.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import hashlib
 import heapq
@@ -405,6 +406,9 @@ class Fetcher:
             async with asyncio.timeout(total):
                 request = httpx.Request("GET", url, headers={**self._headers, **hdrs},
                                         extensions={"timeout": self._timeouts})
+                if request.url.userinfo:  # credentials in the URL (a subscriber feed): basic auth, as browsers do
+                    token = f"{request.url.username}:{request.url.password}".encode()
+                    request.headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
                 response = await self._transport.handle_async_request(request)
                 response.request = request
                 try:
