@@ -11,8 +11,9 @@ whatever still grows after that grows per article, per cycle or per URL, which i
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 
-from pipeline import stories
+from pipeline import dedup, stories
 from pipeline.enrich import dates
 from pipeline.extract import body
 from pipeline.fetch import fetcher, guard, politeness, transport
@@ -24,6 +25,9 @@ SMALL = 200
 def shrink() -> None:
     stories.PROFILE_CACHE_SIZE = 16
     stories.TITLE_CACHE_SIZE = SMALL
+    stories._WORD_CACHE_SIZE = SMALL
+    dedup._canonical_cached = lru_cache(maxsize=SMALL)(dedup._canonical_uncached)
+    dedup._strip_host_cached = lru_cache(maxsize=SMALL)(dedup._strip_host_uncached)
     writer.EntityCache.__init__.__defaults__ = (SMALL,)
     dates.CUE_STARTS_MAX = SMALL
     body._VERDICTS_MAX = SMALL

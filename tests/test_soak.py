@@ -120,6 +120,14 @@ def test_headline_cache_stays_within_its_bound() -> None:
     assert len(tracker._title_words) <= stories.TITLE_CACHE_SIZE
 
 
+def test_word_stem_cache_stays_within_its_bound(monkeypatch) -> None:
+    monkeypatch.setattr(stories, "_WORD_CACHE_SIZE", 100)
+    monkeypatch.setattr(stories, "_WORD_STEMS", {})
+    words = " ".join(f"ban{chr(97 + i % 26)}{i}x" for i in range(1000)) + " " + "w" * 60  # new words, a long one
+    assert len(stories.tokens(words)) >= 1000 and stories.tokens(words) == stories.tokens(words)
+    assert 0 < len(stories._WORD_STEMS) <= 100 and "w" * 60 not in stories._WORD_STEMS
+
+
 def test_entity_cache_stays_within_its_bound(db_url: str) -> None:
     engine = make_engine(db_url)
     cache = EntityCache(max_entries=10)
