@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import socket
 import threading
 import time
 import tracemalloc
@@ -448,8 +449,6 @@ def test_retry_after_parsing_and_backoff() -> None:
 
 
 def test_connection_refused_is_a_clear_error(testweb: LocalWeb) -> None:
-    import socket
-
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -535,10 +534,8 @@ class _KeepAliveServer:
     closes it (or, with ``chatter``, sends bytes nobody asked for): what a pooled connection meets."""
 
     def __init__(self, idle: float, chatter: bool = False) -> None:
-        import socket as socket_mod
-
         self.idle, self.chatter, self.connections = idle, chatter, 0
-        self.sock = socket_mod.create_server(("127.0.0.1", 0))
+        self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
 

@@ -24,15 +24,8 @@ def decode_with_utf8(data: bytes | str | None, content_type_charset: str | None 
                      ) -> tuple[str, bytes | None]:
     """The page as str, plus its UTF-8 bytes when the input already was valid UTF-8 (so that a parser
     wanting UTF-8 can take them without re-encoding); never raises."""
-    if data is None:
-        return "", None
-    if isinstance(data, str):
-        return data, None
-    try:
-        return _decode(bytes(data), content_type_charset)
-    except Exception:  # noqa: BLE001 - robustness: a page must always decode to something
-        log.debug("decode failed, falling back to utf-8 replace")
-        return bytes(data).decode("utf-8", "replace"), None
+    text, utf8 = decode_lazily(data, content_type_charset)
+    return (utf8.decode("utf-8") if text is None else text), utf8  # text None: utf8 is valid UTF-8
 
 
 def decode_lazily(data: bytes | str | None, content_type_charset: str | None = None
@@ -44,35 +37,23 @@ def decode_lazily(data: bytes | str | None, content_type_charset: str | None = N
     if isinstance(data, str):
         return data, None
     try:
-        return _decode(bytes(data), content_type_charset, lazy=True)
+        return _decode(bytes(data), content_type_charset)
     except Exception:  # noqa: BLE001 - robustness: a page must always decode to something
         log.debug("decode failed, falling back to utf-8 replace")
         return bytes(data).decode("utf-8", "replace"), None
 
 
-def _decode(data: bytes, hinted: str | None, *, lazy: bool = False) -> tuple[str | None, bytes | None]:
+def _decode(data: bytes, hinted: str | None) -> tuple[str | None, bytes | None]:
+    """(text, None), or (None, the UTF-8 bytes) when they are valid UTF-8 (the text left to the caller)."""
     if bommed := split_bom(data):
         enc, body = bommed
-        if enc == "utf-8":
-            if lazy:
-                if _is_utf8(body):
-                    return None, body
-            else:
-                try:
-                    return body.decode("utf-8"), body
-                except UnicodeDecodeError:
-                    pass
+        if enc == "utf-8" and _is_utf8(body):
+            return None, body
         return body.decode(enc, "replace"), None
     # Bytes that decode as strict UTF-8 are UTF-8 whatever the page claims (legacy encodings with
     # non-ASCII text practically never form valid UTF-8), so the declaration is only read when they don't.
-    if lazy:
-        if _is_utf8(data):
-            return None, data
-    else:
-        try:
-            return data.decode("utf-8"), data
-        except UnicodeDecodeError:
-            pass
+    if _is_utf8(data):
+        return None, data
     candidates: list[str] = []
     if c := codec_name(hinted):
         candidates.append(c)
