@@ -28,7 +28,6 @@ _JUNK_SEL = (
     "nav, aside, footer, figure, figcaption, dialog, video, audio, picture, map, menu, head"
 )
 _JUNK_TAGS = frozenset(tag.strip() for tag in _JUNK_SEL.split(","))
-_JUNK_OR_ROLE_SEL = _JUNK_SEL + ", [role]"
 _JUNK_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "dialog", "alert", "search"})
 
 # Class/id words of boilerplate containers. A class token counts when its last segment (split on - and _)
@@ -124,6 +123,8 @@ _NEVER_LEAF = frozenset({"table", "ul", "ol"})  # blocks that hold blocks, never
 _LINKED_SKIP = frozenset({"p", "div", "li", "dd", "td", "blockquote", "section", "header"})
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _NEVER_LEAF_IDS = _tag_ids(_NEVER_LEAF)
+_JUNK_IDS = _tag_ids(_JUNK_TAGS)
+_BLOCKS_LINKS_BREAKS_IDS = _tag_ids(frozenset(tag.strip() for tag in _BLOCKS_LINKS_BREAKS.split(",")))
 _HEADING_IDS = _tag_ids(_HEADING_TAGS)
 _LINKED_SKIP_IDS = _tag_ids(_LINKED_SKIP)
 
@@ -214,10 +215,15 @@ def _outer_link_len(node: LexborNode, links: list[LexborNode]) -> int:
 
 def remove_junk(root: LexborNode) -> None:
     """Drop elements that never hold article text (scripts, navigation, share bars, cookie banners…)."""
-    for node in root.css(_JUNK_OR_ROLE_SEL):  # one walk of the tree for both
-        if node.tag in _JUNK_TAGS:
-            node.decompose(False)
-        elif (node.attributes.get("role") or "").lower() in _JUNK_ROLES and node.tag not in _PROTECTED_TAGS:
+    # Each verdict reads only the node's tag and role, and removal only unlinks, so the order of the
+    # removals does not matter: the junk tags are picked from all elements by id ("*" and a test in
+    # Python cost half of lexbor matching the 25 type selectors at every node), the roles apart.
+    junk = _JUNK_IDS
+    for node in [node for node in root.css("*") if node.tag_id in junk]:
+        node.decompose(False)
+    for node in root.css("[role]"):
+        if node.tag_id not in _JUNK_IDS and node.tag not in _PROTECTED_TAGS \
+                and (node.attributes.get("role") or "").lower() in _JUNK_ROLES:
             node.decompose(False)
     guard = _SizeGuard(root)
     for node in root.css(_HIDDEN_SEL):
@@ -228,16 +234,26 @@ def remove_junk(root: LexborNode) -> None:
         verdicts.clear()
     if len(tokens) > _VERDICTS_MAX:
         tokens.clear()
+    known = verdicts.get
     for node in root.css(_CLASSED_SEL):
+        # the two lookups cost less than the dict of all attributes (data-*, style…) that node.attributes builds;
+        # indexing spares the call of attrs.get (which indexes and catches the KeyError)
+        try:
+            value = node.attrs["class"]
+        except KeyError:
+            value = None
         kind = 0
-        # the two lookups cost less than the dict of all attributes (data-*, style…) that node.attributes builds
-        for value in (node.attrs.get("class"), node.id):
-            if value:
-                verdict = verdicts.get(value)
-                if verdict is None:
-                    verdict = verdicts[value] = _boiler_kind(value, tokens)
-                if verdict > kind:
-                    kind = verdict
+        if value:
+            kind = known(value)
+            if kind is None:
+                kind = verdicts[value] = _boiler_kind(value, tokens)
+        value = node.id
+        if value:
+            verdict = known(value)
+            if verdict is None:
+                verdict = verdicts[value] = _boiler_kind(value, tokens)
+            if verdict > kind:
+                kind = verdict
         if not kind or node.tag in _PROTECTED_TAGS:
             continue
         if kind == _STRONG or not guard.holds_much(node):
@@ -548,7 +564,10 @@ def _leaf_blocks(root: LexborNode, *, skip_linked: bool, marks: _Marks | None = 
     quadratic on a page of thousands of nested elements.) The links and <br>s are found in the same walk
     and climb to their nearest block the same way: cheaper than asking every leaf for them.
     """
-    found = root.css(_BLOCKS_LINKS_BREAKS)
+    # all elements, the blocks, links and <br>s picked by tag id: cheaper than lexbor matching the 22
+    # type selectors of _BLOCKS_LINKS_BREAKS at every node, which finds the same nodes in the same order
+    wanted = _BLOCKS_LINKS_BREAKS_IDS
+    found = [(node, tag_id) for node in root.css("*") if (tag_id := node.tag_id) in wanted]
     if not found:
         return []
     root_id = root.mem_id
@@ -564,8 +583,7 @@ def _leaf_blocks(root: LexborNode, *, skip_linked: bool, marks: _Marks | None = 
     hops: dict[int, tuple[int, bool]] = {}
     not_leaf: set[int] = set()
     blocks: list[tuple[LexborNode, int, int]] = []
-    for block in found:
-        tag_id = block.tag_id
+    for block, tag_id in found:
         path: list[tuple[int, bool]] | None = None
         node = block.parent
         anchor, tail = 0, False
