@@ -65,7 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--small-caches", action="store_true", help="shrink every long-lived cache to a few hundred "
                    "entries (benchmarks/_soak_daemon.py) so all are full within minutes: growth after that "
                    "is a leak, not a cache filling")
+    p.add_argument("--trace", default=None, metavar="DIR", help="with --small-caches: trace Python allocations "
+                   "in the daemon and write snapshots to DIR every --trace-every seconds")
+    p.add_argument("--trace-every", type=float, default=120.0)
+    p.add_argument("--trace-frames", type=int, default=8, help="tracemalloc frames per allocation; 0 records "
+                   "only object counts and native memory (SQLite, malloc), without tracemalloc's overhead")
     args = p.parse_args(argv)
+    if args.trace and not args.small_caches:
+        p.error("--trace needs --small-caches (the tracing hook lives in benchmarks/_soak_daemon.py)")
     total = int(args.minutes * args.per_minute) + args.per_minute
     spec = NewsWebSpec(sites=args.sources, articles=total, seed=5, one_host=True, paragraphs=(4, 9),
                        feed_items=50)
@@ -78,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         entry = "benchmarks._soak_daemon" if args.small_caches else "pipeline.cli"
         proc = subprocess.Popen([sys.executable, "-m", entry, "--config", str(cfg), "--db", db,
                                  "daemon", "--health-port", "0"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env={**os.environ, "BANWATCH_LEASE_SECONDS": "60"},
+                                stderr=subprocess.DEVNULL, env={**os.environ, "BANWATCH_LEASE_SECONDS": "60",
+                                     **({"BANWATCH_SOAK_TRACE": str(Path(args.trace).resolve()),
+                                         "BANWATCH_SOAK_TRACE_EVERY": str(args.trace_every),
+                                         "BANWATCH_SOAK_TRACE_FRAMES": str(args.trace_frames)} if args.trace else {})},
                                 cwd=Path(__file__).resolve().parent.parent)  # for -m benchmarks._soak_daemon
         stop = threading.Event()
 
