@@ -300,6 +300,10 @@ class CycleRunner:
         queue = iter(todo.values())
         slots = self._window()
         running: set[asyncio.Task] = set()
+        # finished tasks, in the order they finished: a done-callback per task instead of asyncio.wait
+        # over all the running ones, which added and removed a callback on each of them (up to
+        # page_window) every time a page arrived
+        finished: asyncio.Queue[asyncio.Task] = asyncio.Queue()
         unconsumed: list[asyncio.Task] = []
 
         def refill() -> None:  # at most page_window tasks per source; the shared window bounds the total
@@ -307,12 +311,16 @@ class CycleRunner:
                 nxt = next(queue, None)
                 if nxt is None:
                     return
-                running.add(asyncio.create_task(self._fetch_in_window(fetcher, nxt, slots)))
+                task = asyncio.create_task(self._fetch_in_window(fetcher, nxt, slots))
+                task.add_done_callback(finished.put_nowait)
+                running.add(task)
 
         refill()
         try:
             while running:
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                done = [await finished.get()]
+                while not finished.empty():
+                    done.append(finished.get_nowait())
                 running.difference_update(done)
                 refill()
                 unconsumed = sorted(done, key=lambda t: order[id(t.result()[0])])  # feed order

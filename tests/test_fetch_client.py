@@ -600,3 +600,134 @@ def test_pooled_connection_is_reused_while_alive() -> None:
         assert len(run(three)) == 3 and server.connections == 1
     finally:
         server.close()
+
+
+NO_ROBOTS = replace(FAST, respect_robots=False)
+
+
+class _ScriptedServer:
+    """A raw HTTP/1.1 server: ``answer(n)`` gives the bytes sent for the n-th request it gets
+    (None: close the connection without a word)."""
+
+    def __init__(self, answer: Any) -> None:
+        self.answer, self.connections, self.requests = answer, 0, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Any) -> None:
+        with conn:
+            conn.settimeout(5)
+            buf = b""
+            try:
+                while True:
+                    while b"\r\n\r\n" not in buf:
+                        data = conn.recv(65536)
+                        if not data:
+                            return
+                        buf += data
+                    buf = buf.split(b"\r\n\r\n", 1)[1]
+                    reply = self.answer(self.requests)
+                    self.requests += 1
+                    if reply is None:
+                        return
+                    conn.sendall(reply)
+            except OSError:
+                return
+
+    def url(self, path: str = "/p") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _http(body: bytes, extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s%s" % (len(body), body, extra)
+
+
+def test_bytes_past_a_response_are_never_taken_as_the_next_answer() -> None:
+    # a response followed by bytes nobody asked for (here a whole second response, sent at once):
+    # the connection must not be reused, or the next request would get the unasked-for answer
+    server = _ScriptedServer(lambda n: _http(b"<p>one</p>", _http(b"<p>smuggled</p>")) if n == 0
+                             else _http(b"<p>two</p>"))
+    try:
+        async def twice(f: Fetcher) -> list[str]:
+            first = await f.fetch_page(server.url())
+            await asyncio.sleep(0.05)
+            return [first.text, (await f.fetch_page(server.url())).text]
+
+        assert run(twice, NO_ROBOTS) == ["<p>one</p>", "<p>two</p>"] and server.connections == 2
+    finally:
+        server.close()
+
+
+def test_large_body_over_one_connection_arrives_whole_and_connection_is_reused() -> None:
+    big = bytes(range(256)) * 8192  # 2 MiB: several times the read buffer, so reading pauses and resumes
+    server = _ScriptedServer(lambda n: _http(big))
+    try:
+        async def twice(f: Fetcher) -> list[bytes]:
+            return [(await f.fetch_page(server.url())).body for _ in range(2)]
+
+        bodies = run(twice, replace(NO_ROBOTS, max_body_size=10_000_000))
+        assert bodies == [big, big] and server.connections == 1
+    finally:
+        server.close()
+
+
+def test_informational_responses_are_skipped() -> None:
+    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+    server = _ScriptedServer(lambda n: hints + _http(b"<p>final</p>"))
+    try:
+        assert run(lambda f: f.fetch_page(server.url()), NO_ROBOTS).text == "<p>final</p>"
+    finally:
+        server.close()
+
+
+def test_server_closing_without_an_answer_is_a_clear_error() -> None:
+    server = _ScriptedServer(lambda n: None)
+    try:
+        with pytest.raises(ConnectionFailed, match="Server disconnected without sending a response"):
+            run(lambda f: f.fetch_page(server.url()), NO_ROBOTS)
+    finally:
+        server.close()
+
+
+def test_malformed_response_is_a_clear_error() -> None:
+    server = _ScriptedServer(lambda n: b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")
+    try:
+        with pytest.raises(ConnectionFailed, match="connection failed.*[Cc]ontent-[Ll]ength"):
+            run(lambda f: f.fetch_page(server.url()), NO_ROBOTS)
+    finally:
+        server.close()
+
+
+def test_host_slot_cancelled_while_waiting_for_its_start_is_given_back() -> None:
+    from pipeline.fetch.politeness import HostGate
+
+    async def go() -> bool:
+        gate = HostGate(1, 30.0)
+        async with gate.slot():  # the first start is immediate; the next is reserved 30 s later
+            pass
+
+        async def second() -> None:
+            async with gate.slot():
+                raise AssertionError("must not start before the spacing")
+
+        task = asyncio.create_task(second())
+        await asyncio.sleep(0.05)  # waiting out the spacing, slot held
+        held = gate._sem.locked()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return held and not gate._sem.locked()
+
+    assert asyncio.run(go())

@@ -507,7 +507,9 @@ class Fetcher:
                 if wire > limit:
                     raise TooLarge(f"body exceeds max_body_size of {limit} bytes while streaming", url=url)
                 chunks.append(decoder.feed(chunk))
-            chunks.append(decoder.flush())
+            rest = decoder.flush()
+            if rest:  # a body read in one chunk is then joined without a copy
+                chunks.append(rest)
         except TooLarge:
             if not too_large_ok:
                 raise

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -34,17 +33,11 @@ class HostGate:
         self._sem = asyncio.Semaphore(concurrency)
         self.delay = delay
         self._next_start = 0.0
+        self._slot = _Slot(self)
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._sem:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
-            start = max(now, self._next_start)
-            self._next_start = start + self.delay  # reserve our start before sleeping
-            if start > now:
-                await asyncio.sleep(start - now)
-            yield
+    def slot(self) -> _Slot:
+        """``async with gate.slot():`` holds one of the host's slots, entered no sooner than the spacing allows."""
+        return self._slot
 
     def busy(self) -> bool:
         """Requests in flight or waiting, or a start reserved in the future: not safe to forget."""
@@ -53,6 +46,33 @@ class HostGate:
     def defer(self, seconds: float) -> None:
         """No request to this host starts before ``seconds`` from now (Retry-After)."""
         self._next_start = max(self._next_start, asyncio.get_running_loop().time() + seconds)
+
+
+class _Slot:
+    """HostGate.slot's context manager: a class rather than an @asynccontextmanager generator, whose
+    machinery cost more than the gate itself on every request. It holds no state of one use, so one
+    instance serves every request to the host."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: HostGate) -> None:
+        self._gate = gate
+
+    async def __aenter__(self) -> None:
+        gate = self._gate
+        await gate._sem.acquire()
+        try:
+            now = asyncio.get_running_loop().time()
+            start = max(now, gate._next_start)
+            gate._next_start = start + gate.delay  # reserve our start before sleeping
+            if start > now:
+                await asyncio.sleep(start - now)
+        except BaseException:
+            gate._sem.release()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._gate._sem.release()
 
 
 @dataclass
