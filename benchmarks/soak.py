@@ -128,11 +128,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  RSS: {samples[0][1]:.1f} MB at start, {samples[warm][1]:.1f} after warm-up, {samples[-1][1]:.1f} at end;"
           f" slope after warm-up {slope(rss) * per_hour:+.1f} MB/hour, over the last half"
           f" {slope(late) * per_hour:+.1f} MB/hour")
+    anon_half = [s[3] for s in samples[len(samples) // 2:]]
+    anon_quarter = [s[3] for s in samples[3 * len(samples) // 4:]]
     print(f"  anonymous RSS (without mapped files): {samples[warm][3]:.1f} MB after warm-up, {samples[-1][3]:.1f} at end;"
-          f" slope after warm-up {slope(anon) * per_hour:+.1f} MB/hour")
+          f" slope after warm-up {slope(anon) * per_hour:+.1f} MB/hour, last half {slope(anon_half) * per_hour:+.1f},"
+          f" last quarter {slope(anon_quarter) * per_hour:+.1f}")
     print(f"  open fds: {samples[0][2]} at start, {min(fds)}..{max(fds)} after warm-up;"
           f" slope {slope(fds) * per_hour:+.2f} fds/hour")
+    if args.trace:
+        print_trace(Path(args.trace))
     return 0 if rc == 0 else 1
+
+
+def print_trace(folder: Path) -> None:
+    """The daemon's own accounting at each snapshot: what Python holds (traced, when tracemalloc ran), what
+    SQLite's allocator holds, and glibc malloc's bytes in use and free (free growing while in-use stays
+    flat is fragmentation, not live data)."""
+    import json
+
+    print("  snapshots (MB): t, python traced, sqlite, malloc in use, malloc free, malloc mmapped")
+    for f in sorted(folder.glob("snap-*.json")):
+        d = json.loads(f.read_text())
+        mb = [d.get(k, 0) / 1e6 for k in ("traced", "sqlite_used", "malloc_in_use", "malloc_free", "malloc_mmapped")]
+        print(f"    {d['t']:7.0f}s " + " ".join(f"{v:7.1f}" for v in mb))
 
 
 if __name__ == "__main__":
