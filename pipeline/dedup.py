@@ -48,6 +48,23 @@ _ARTICLES = ArticleRow.__table__
 _EXACT_COPY = (select(func.min(func.coalesce(_ARTICLES.c.duplicate_of, _ARTICLES.c.id)))
                .where(_ARTICLES.c.content_hash == bindparam("hash"), _ARTICLES.c.id != bindparam("exclude")))
 
+# The copies' shortcut of ``Deduplicator.index``: the band keys the first copy already holds.
+_FIRST_COPY_KEYS = (select(DedupBandRow.__table__.c.band_key)
+                    .where(DedupBandRow.__table__.c.article_id == bindparam("first"),
+                           DedupBandRow.__table__.c.band_key.in_(bindparam("keys", expanding=True))))
+# ``Deduplicator.index`` on PostgreSQL in one statement: the sketch, and the band keys (an array)
+# less those the first copy holds (``:first``: NULL for an original). ON CONFLICT keeps it idempotent.
+_PG_INDEX = text("""
+WITH sketch AS (
+    INSERT INTO dedup_sketches (article_id, signature, shingle_count)
+    VALUES (:article_id, :signature, :shingle_count) ON CONFLICT DO NOTHING
+)
+INSERT INTO dedup_bands (band_key, article_id)
+SELECT k, :article_id FROM unnest(CAST(:keys AS BIGINT[])) AS k
+WHERE NOT EXISTS (SELECT 1 FROM dedup_bands f WHERE f.band_key = k AND f.article_id = :first)
+ON CONFLICT DO NOTHING
+""")
+
 log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
@@ -477,15 +494,24 @@ class Deduplicator:
             return
         if article.id is None:
             session.flush()
+        if session.get_bind().dialect.name == "postgresql":
+            # one round trip instead of up to three (the first copy's keys, the sketch, and an
+            # executemany of the bands, which psycopg runs as a bind/execute round per row): 0.2-0.3 ms
+            # of client CPU an article instead of 1.0-1.2, and about 0.4 ms less server CPU. The keys
+            # are sorted, so that two daemons inserting the same keys lock them in one order.
+            core.execute(session, _PG_INDEX, {
+                "article_id": article.id, "signature": fp.signature_bytes(), "shingle_count": fp.shingle_count,
+                "keys": sorted(set(fp.band_keys)), "first": article.duplicate_of})
+            return
         keys = set(fp.band_keys)
         if article.duplicate_of is not None:
-            keys -= set(session.scalars(
-                select(DedupBandRow.band_key)
-                .where(DedupBandRow.article_id == article.duplicate_of, DedupBandRow.band_key.in_(sorted(keys)))
-            ))
+            keys -= set(core.execute(session, _FIRST_COPY_KEYS,
+                                     {"first": article.duplicate_of, "keys": sorted(keys)}).scalars())
         insert_ignore(session, DedupSketchRow.__table__, [{
             "article_id": article.id, "signature": fp.signature_bytes(), "shingle_count": fp.shingle_count,
         }], ["article_id"])
+        # SQLite: an executemany of one cached statement is the cheapest way there (an INSERT … SELECT
+        # FROM json_each, or a multi-row VALUES, took twice as long: 0.45 against 0.2 ms for 42 keys)
         insert_ignore(session, DedupBandRow.__table__,
                       [{"band_key": k, "article_id": article.id} for k in keys],
                       ["band_key", "article_id"])

@@ -29,10 +29,15 @@ class DedupSketchRow(Base):
 
 
 class DedupBandRow(Base):
-    """One LSH band key of an article: articles sharing a band key are near-duplicate candidates."""
+    """One LSH band key of an article: articles sharing a band key are near-duplicate candidates.
+
+    On SQLite a WITHOUT ROWID table (revision 0003): the rows live in the primary-key B-tree itself,
+    so an article's ~40 band rows are written to one B-tree instead of a rowid table plus its
+    primary-key index (fewer pages an article, a smaller file); PostgreSQL has no such option.
+    """
 
     __tablename__ = "dedup_bands"
-    __table_args__ = (Index(None, "article_id"),)
+    __table_args__ = (Index(None, "article_id"), {"sqlite_with_rowid": False})
 
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(
