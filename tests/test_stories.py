@@ -313,6 +313,28 @@ def test_frequent_key_does_not_hide_an_older_cluster_found_by_a_rarer_key(db_eng
     assert {7, 8} <= set(ids)
 
 
+def test_a_default_tracker_scores_only_the_ten_clusters_sharing_most_of_the_article_keys(
+        db_engine: Engine) -> None:
+    """However many clusters share the article's keys, a lookup reads, decodes and scores at most 10
+    profiles, those sharing the most key weight."""
+    _post(db_engine, "security", range(100, 112), TODAY)
+    _post(db_engine, "kaspersky", [103, 110], TODAY)
+    tracker = StoryTracker()
+    with session_factory(db_engine)() as s:
+        feats = _feats({"security": 0.5, "kaspersky": 0.8})
+        ids = tracker._candidate_ids(s, "event", feats, timedelta(days=365))
+    assert len(ids) == 10 and ids[:2] == [110, 103]
+
+
+def test_a_default_tracker_reads_the_newest_32_postings_of_a_key(db_engine: Engine) -> None:
+    """The rows a lookup reads stop growing once 32 clusters share a key, not 64."""
+    _post(db_engine, "security", range(100, 150), [TODAY - 60 + i for i in range(50)])
+    tracker = StoryTracker(max_candidates=100)
+    with session_factory(db_engine)() as s:
+        ids = tracker._candidate_ids(s, "event", _feats({"security": 1.0}), timedelta(days=365))
+    assert sorted(ids) == list(range(118, 150))
+
+
 def test_keys_as_common_as_stop_words_are_not_looked_up_while_others_remain(db_engine: Engine) -> None:
     _post(db_engine, "said", [1], TODAY)
     _post(db_engine, "dji", [2], TODAY)
