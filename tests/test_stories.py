@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -423,3 +424,18 @@ def test_candidate_profiles_are_decoded_once_per_version(db_engine: Engine) -> N
         place(db_engine, tracker, t, x, T0 + timedelta(hours=3 * i), outlet=f"o{i}.example")
     assert tracker._profiles, "no candidate profile went through the cache"
     assert all(isinstance(prof, dict) and prof.get("v") for _, prof in tracker._profiles.values())
+
+
+def test_a_candidate_lookup_reads_the_postings_index_alone_on_sqlite(tmp_path: Path) -> None:
+    """The postings index carries cluster_id (revision 0004): no table row is read per posting."""
+    from pipeline.stories import _postings_query
+    from pipeline.store import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    upgrade(engine)
+    sql = str(_postings_query(2))  # plain SQL with :named parameters, as sqlite3 takes them
+    with engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + sql, {"kind": "event", "k0": "a", "k1": "b", "lo": 0, "cap": 32}))
+    engine.dispose()
+    assert plan.count("COVERING INDEX ix_cluster_postings_kind_key_last_day_cluster_id") == 2, plan

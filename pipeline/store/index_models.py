@@ -54,7 +54,8 @@ class ClusterPostingRow(Base):
     """
 
     __tablename__ = "cluster_postings"
-    __table_args__ = (Index(None, "kind", "key", "last_day"), Index(None, "kind", "cluster_id"))
+    # the lookup index carries cluster_id, all a candidate lookup reads: the index alone serves it
+    __table_args__ = (Index(None, "kind", "key", "last_day", "cluster_id"), Index(None, "kind", "cluster_id"))
 
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # event | story
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
