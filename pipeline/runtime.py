@@ -24,6 +24,7 @@ class Runtime:
     config: Config
     db_url: str
     _engine: Engine | None = field(default=None, repr=False)
+    _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
 
     @property
     def engine(self) -> Engine:
@@ -33,7 +34,12 @@ class Runtime:
 
     @property
     def sessions(self) -> sessionmaker[Session]:
-        return session_factory(self.engine)
+        # one factory per engine: each new sessionmaker sets up SQLAlchemy's event dispatch for its
+        # sessions again (about 25 listener collections), a cost per call for a caller that asks per article
+        engine = self.engine
+        if self._sessions is None or self._sessions.kw.get("bind") is not engine:
+            self._sessions = session_factory(engine)
+        return self._sessions
 
     def open_db(self, *, auto_upgrade: bool) -> Engine:
         """Connect, and bring the schema to head when allowed; else insist that it is there."""
@@ -56,6 +62,7 @@ class Runtime:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+            self._sessions = None
 
 
 def _has_tables(engine: Engine) -> bool:

@@ -51,6 +51,16 @@ def test_runtime_auto_upgrades_empty_database(empty_db_url: str) -> None:
     rt.close()
 
 
+def test_runtime_hands_out_one_session_factory_per_engine(tmp_path) -> None:
+    """Callers may ask for ``rt.sessions`` per article: a new sessionmaker each time cost a dispatch set-up."""
+    rt = Runtime(Config(path=None), f"sqlite:///{tmp_path / 'x.db'}")
+    first = rt.sessions
+    assert rt.sessions is first and first.kw["bind"] is rt.engine
+    rt.close()
+    assert rt.sessions is not first and rt.sessions.kw["bind"] is rt.engine
+    rt.close()
+
+
 def test_articles_canonical_url_is_unique(db_engine) -> None:
     uniques = inspect(db_engine).get_unique_constraints("articles")
     indexes = inspect(db_engine).get_indexes("articles")
