@@ -247,3 +247,17 @@ def test_enrich_never_fails_on_odd_text(enricher, words, day):
     for d in out.dates:
         assert d.precision in ("day", "month", "year") and d.snippet
     assert all(h.mentions >= 1 for h in out.entities)
+
+
+_TOKEN_CHUNKS = ["said,", "said.", "U.S.", "U.S", "I.", "a.", ".", ",", "dogs'", "Huawei's", "HUAWEI'S", "(Reuters)",
+                 "\u00e9t\u00e9,", "\u0663\u0664,", "a_b,", "2024.", "x\u0130,", "ok!\"", "why?)", "end;", "--", "-a-"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TOKEN_CHUNKS) | st.text(alphabet="aZ\u00e9_1.,;:?!)\"'s- \n", max_size=8),
+                max_size=12))
+def test_tokenize_fast_paths_give_the_regex_tokens(chunks):
+    from pipeline.enrich.text import TOKEN_RE, tokenize
+
+    text = " ".join(chunks)
+    assert tokenize(text) == TOKEN_RE.findall(text)

@@ -420,3 +420,15 @@ def test_cue_scan_without_an_index_finds_the_same_cues(monkeypatch):
     text = "The agency said the rule takes effect on May 1 and that firms must comply by June; a judge ruled."
     assert [(m.span(), m.lastgroup) for m in unindexed.finditer(text)] == [
         (m.span(), m.lastgroup) for m in dates._ALL_CUES.finditer(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "", "May", "Mayday in May.", "on 2019-05-06 and 2020/01", "12019 x2019 2019x", "Sept. 3, Sept 4, Sep 5 and Sep.",
+    "Jan. Jun Jul Junk Julys Aug. Augusta", "Monday,Tuesday;Thursday(Wednesday) Sunday-Saturday Friday's",
+    "today's Today yesterday Yesterday todays yesterdays", "month months year-old years year. days daysx 30days",
+    "\u00e9May \u0130June K2019 _2019 9December", "The Thursday Tuesday Thu Thurs", "a\nMarch\n2024\tdays",
+])
+def test_anchor_scan_finds_what_the_single_pattern_finds(text):
+    from pipeline.enrich.dates import _ANCHOR, _anchors
+
+    assert _anchors(text) == [m.end() - 1 for m in _ANCHOR.finditer(" " + text)]

@@ -80,6 +80,18 @@ _ANCHOR = re.compile(
     r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
     r"|[Yy]esterday|[Tt]oday|19\d\d|20\d\d|month|year|days)\b)"
 )
+# the anchors that start with a capital or a digit, grouped by that character: a pattern that starts with a
+# set of literals lets the engine skip in C to the few capitals and digits, where _ANCHOR stopped at every
+# space and punctuation mark; the lookbehind after the first character is _ANCHOR's character before
+_ANCHOR_UPPER = re.compile(
+    r"(?:J(?=anuary|une|uly|(?:an|un|ul)\b)|F(?=ebruary|eb\b|riday)|M(?=arch|ay|ar\b|onday)"
+    r"|A(?=pril|ugust|(?:pr|ug)\b)|S(?=eptember|ept?\b|aturday|unday)|O(?=ctober|ct\b)|N(?=ovember|ov\b)"
+    r"|D(?=ecember|ec\b)|T(?=uesday|hursday|oday)|W(?=ednesday)|Y(?=esterday)|1(?=9\d\d)|2(?=0\d\d))"
+    r"(?<![A-Za-z0-9].)"
+)
+# the lower-case anchors, found with str.find (each match then checked with _ANCHOR)
+_ANCHOR_LOWER = ("yesterday", "today", "month", "year", "days")
+
 
 def _prefixes(items: list, k: int = 3) -> set[tuple[str, bool]]:
     """The lower-case starts (up to ``k`` characters) every match of a parsed pattern begins with.
@@ -196,10 +208,16 @@ class _CueScan:
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None):
         end = len(text) if endpos is None else endpos
         last = pos
+        by_start = self.by_start
         for w in _WORD_START.finditer(text, pos, end):
             p = w.start()
-            if p >= last and (rx := self._pattern(text[p:p + 3].lower())) is not None and (
-                    m := rx.match(text, p, end)) is not None:
+            if p < last:
+                continue
+            seg = text[p:p + 3].lower()
+            rx = by_start.get(seg, False)  # (the look-up of _pattern, without a call per word)
+            if rx is False:
+                rx = self._pattern(seg)
+            if rx is not None and (m := rx.match(text, p, end)) is not None:
                 last = m.end()
                 yield m
 
@@ -499,6 +517,30 @@ class _Found:
     kind: str
 
 
+def _anchors(text: str) -> list[int]:
+    """Where ``_ANCHOR`` matches on ``" " + text`` (the anchors' starts in ``text``), in order: the candidates
+    of _ANCHOR_UPPER and _ANCHOR_LOWER (a superset), each checked with ``_ANCHOR`` itself."""
+    padded = None
+    found = []
+    for word in _ANCHOR_LOWER:
+        k = text.find(word)
+        while k >= 0:
+            if padded is None:
+                padded = " " + text
+            if _ANCHOR.match(padded, k):
+                found.append(k)
+            k = text.find(word, k + 1)
+    at = [m.start() for m in _ANCHOR_UPPER.finditer(text)]
+    if found:
+        if padded is None:
+            padded = " " + text
+        at = sorted({k for k in at if _ANCHOR.match(padded, k)}.union(found))
+    elif at:
+        padded = " " + text
+        at = [k for k in at if _ANCHOR.match(padded, k)]
+    return at
+
+
 def _month(name: str) -> int:
     return _MONTHS[name[:3].lower()]
 
@@ -682,8 +724,7 @@ class DateFinder:
         """Date matches, tried only at anchors and at the two words before them (cheaper than a full scan)."""
         out: list[re.Match[str]] = []
         last_end = 0
-        for a in _ANCHOR.finditer(" " + text):
-            at = a.end() - 1  # where the anchor starts in ``text``
+        for at in _anchors(text):  # where each anchor starts in ``text``
             if at < last_end:
                 continue
             starts = [at]

@@ -78,6 +78,10 @@ _GENERIC = frozenset(
     Agency Commission Authority Bureau Council Board Committee Service Administration Telecom Mobile Media Tech
     Security Networks Systems Solutions Electronics Cloud Software Semiconductor Chips Chip Apps App""".split()
 )
+# unions of the sets above, for one set operation per test in _org_type
+_GENERIC_OR_STOP = _GENERIC | _STOP
+_GOV_WORDS = _GOV_END | _GOV_START
+_ORG_WORDS = _ORG_END | _ORG_START
 _ACRONYM = re.compile(r"^[A-Z][A-Za-z&]{1,9}$")
 # leading words stripped from a capitalised run ("The", "On Tuesday", "In March")
 _LEAD = frozenset(
@@ -96,8 +100,11 @@ def load_first_names() -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return _NON_SLUG.sub("-", name.lower()).strip("-")
 
 
 _INITIAL_BEFORE = frozenset({".", "!", "?", '"', ":", ";", "(", "\u201c", "\u201d"})
@@ -131,11 +138,11 @@ class Discoverer:
         found: dict[str, tuple[str, str, set[str]]] = {}  # slug -> (name, type, extra surface forms)
         caps = [i for i, t in enumerate(toks) if t[0].isupper() and not covered[i]]
         singles: list[int] = []
-        k = 0
-        while k < len(caps):
+        k, n_caps = 0, len(caps)
+        while k < n_caps:
             i = j = caps[k]
             k += 1
-            while k < len(caps):
+            while k < n_caps:
                 nxt = caps[k]
                 if nxt == j + 1 or (nxt == j + 2 and toks[j + 1] in _CONNECTORS and not covered[j + 1]):
                     j = nxt
@@ -413,9 +420,14 @@ class Discoverer:
             return run, None
         if i and toks[i - 1] in ("'", "\u2019"):
             return run, None  # "Le'Veon Bell"
-        if not all(t in _CONNECTORS or _NAME_TOKEN.match(t) for t in run):
-            return run, None
-        if all(t in _STOP or t in _GENERIC or t in _CONNECTORS for t in run):
+        # (loops rather than all() over generators: this runs for most capitalised runs of an article)
+        for t in run:
+            if t not in _CONNECTORS and not _NAME_TOKEN.match(t):
+                return run, None
+        for t in run:
+            if t not in _STOP and t not in _GENERIC and t not in _CONNECTORS:
+                break
+        else:
             return run, None
         typ = None
         if self._person_cue(toks, low, i, j):
@@ -433,12 +445,11 @@ class Discoverer:
         last, first = run[-1], run[0]
         core = [t for t in run if t not in _CONNECTORS]
         if last in _COMPANY_END or last in _GOV_END or last in _ORG_END or first in _GOV_START or first in _ORG_START:
-            generic = all(t in _GENERIC or t in _STOP for t in core[:-1])
-            if generic and len(core) <= 3 and not acro:
+            if len(core) <= 3 and not acro and _GENERIC_OR_STOP.issuperset(core[:-1]):
                 return None
-            if any(t in _GOV_END or t in _GOV_START for t in core) and last not in _COMPANY_END:
+            if last not in _COMPANY_END and not _GOV_WORDS.isdisjoint(core):
                 return "government_body"
-            if any(t in _ORG_END or t in _ORG_START for t in core):
+            if not _ORG_WORDS.isdisjoint(core):
                 return "organization"
             if last in _COMPANY_END:
                 return "company"
@@ -459,11 +470,14 @@ class Discoverer:
             if rest and rest[0] in ("General", "Secretary", "Minister"):
                 rest = rest[1:]
             run, prev = rest, "Mr"
-        if len(run) not in (2, 3) or not all(t.isalpha() and t[0].isupper() and (not t.isupper() or (
-                k == 0 and len(t) == 2)) for k, t in enumerate(run)):
+        if len(run) not in (2, 3):
             return run, None
-        if any(t in _STOP or t in _GENERIC for t in run):
-            return run, None
+        for k, t in enumerate(run):
+            if not (t.isalpha() and t[0].isupper() and (not t.isupper() or (k == 0 and len(t) == 2))):
+                return run, None
+        for t in run:
+            if t in _STOP or t in _GENERIC:
+                return run, None
         if run[0] in self.first_names or prev.lower() in _TITLES:
             return run, "person"
         return run, None

@@ -16,6 +16,9 @@ TOKEN_RE = re.compile(r"(?:[A-Za-z]\.){2,}|\d+(?:[.,]\d+)*|\w+|'s\b|[^\w\s-]")
 # on other characters): the same tokens
 _TOKEN_PART = re.compile(r"[A-Za-z]\.(?:[A-Za-z]\.)+|\d+(?:[.,]\d+)*|\w+|'s\b|[^\w\s-]")
 
+# marks that are a token of their own ([^\w\s-] and no "'s"): "said," is "said" and ","
+_CLOSING = frozenset(",.;:?!)\"'")
+
 
 def normalise(text: str) -> str:
     """Undo soft hyphenation at line ends, unify apostrophes; offsets of the result are used downstream."""
@@ -33,12 +36,16 @@ def tokenize(text: str) -> list[str]:
     No token holds whitespace or depends on what lies beyond it, so the text is tokenised a
     whitespace-separated chunk at a time: a chunk of letters only (most of them) is one token as it
     stands, and only the others go through the regex (40% less time than one findall on the text).
+    A word with one closing mark (",", ".", ")" ...) is those two tokens, as the regex gives them.
     """
     out: list[str] = []
-    append, extend, part = out.append, out.extend, _TOKEN_PART.findall
+    append, extend, part, closing = out.append, out.extend, _TOKEN_PART.findall, _CLOSING
     for chunk in text.split():
         if chunk.isalpha():
             append(chunk)
+        elif chunk[-1] in closing and chunk[:-1].isalpha():
+            append(chunk[:-1])
+            append(chunk[-1])
         else:
             extend(part(chunk))
     return out
