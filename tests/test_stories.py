@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -428,8 +428,8 @@ def test_candidate_profiles_are_decoded_once_per_version(db_engine: Engine) -> N
 
 def test_a_candidate_lookup_reads_the_postings_index_alone_on_sqlite(tmp_path: Path) -> None:
     """The postings index carries cluster_id (revision 0004): no table row is read per posting."""
-    from pipeline.stories import _postings_query
     from pipeline.store import make_engine, upgrade
+    from pipeline.stories import _postings_query
 
     engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
     upgrade(engine)
