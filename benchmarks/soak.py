@@ -13,6 +13,8 @@ still filling, and a steady slope is a leak.
     python benchmarks/soak.py                          # 5 minutes, SQLite
     python benchmarks/soak.py --minutes 30 --small-caches   # caches full within minutes: a leak shows
     python benchmarks/soak.py --minutes 30 --db postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python benchmarks/soak.py --minutes 40 --small-caches --trace /tmp/trace --trace-frames 0
+                                   # plus, each minute: Python traced, SQLite and malloc memory
 """
 
 from __future__ import annotations
