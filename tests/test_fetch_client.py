@@ -529,12 +529,11 @@ def test_bot_challenge_is_reported_and_not_retried(testweb: LocalWeb) -> None:
     assert len(testweb.requests("/challenged")) == 1  # a plain 503 would have been asked three times
 
 
-class _KeepAliveServer:
-    """An HTTP/1.1 server that keeps each connection open for ``idle`` seconds after a response, then
-    closes it (or, with ``chatter``, sends bytes nobody asked for): what a pooled connection meets."""
+class _RawServer:
+    """A raw HTTP/1.1 server on a thread per connection; subclasses answer in ``_serve``."""
 
-    def __init__(self, idle: float, chatter: bool = False) -> None:
-        self.idle, self.chatter, self.connections = idle, chatter, 0
+    def __init__(self) -> None:
+        self.connections = 0
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -549,17 +548,42 @@ class _KeepAliveServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: Any) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _next_request(conn: Any, buf: bytes) -> bytes | None:
+        """Read up to the end of the next request head; what follows it, or None once the client closed."""
+        while b"\r\n\r\n" not in buf:
+            data = conn.recv(65536)
+            if not data:
+                return None
+            buf += data
+        return buf.split(b"\r\n\r\n", 1)[1]
+
+    def url(self, path: str = "/p") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class _KeepAliveServer(_RawServer):
+    """An HTTP/1.1 server that keeps each connection open for ``idle`` seconds after a response, then
+    closes it (or, with ``chatter``, sends bytes nobody asked for): what a pooled connection meets."""
+
+    def __init__(self, idle: float, chatter: bool = False) -> None:
+        self.idle, self.chatter = idle, chatter
+        super().__init__()
+
+    def _serve(self, conn: Any) -> None:
         with conn:
             conn.settimeout(self.idle)
-            buf = b""
+            buf: bytes | None = b""
             try:
                 while True:
-                    while b"\r\n\r\n" not in buf:
-                        data = conn.recv(65536)
-                        if not data:
-                            return
-                        buf += data
-                    buf = buf.split(b"\r\n\r\n", 1)[1]
+                    buf = self._next_request(conn, buf)
+                    if buf is None:
+                        return
                     body = b"<p>kept alive</p>"
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s"
                                  % (len(body), body))
@@ -567,12 +591,6 @@ class _KeepAliveServer:
                 if self.chatter:
                     conn.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
                     time.sleep(2)  # and keep the connection open
-
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/p"
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.mark.parametrize("chatter", [False, True], ids=["closed-while-idle", "unasked-for-bytes"])
@@ -605,37 +623,23 @@ def test_pooled_connection_is_reused_while_alive() -> None:
 NO_ROBOTS = replace(FAST, respect_robots=False)
 
 
-class _ScriptedServer:
+class _ScriptedServer(_RawServer):
     """A raw HTTP/1.1 server: ``answer(n)`` gives the bytes sent for the n-th request it gets
     (None: close the connection without a word)."""
 
     def __init__(self, answer: Any) -> None:
-        self.answer, self.connections, self.requests = answer, 0, 0
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        self.answer, self.requests = answer, 0
+        super().__init__()
 
     def _serve(self, conn: Any) -> None:
         with conn:
             conn.settimeout(5)
-            buf = b""
+            buf: bytes | None = b""
             try:
                 while True:
-                    while b"\r\n\r\n" not in buf:
-                        data = conn.recv(65536)
-                        if not data:
-                            return
-                        buf += data
-                    buf = buf.split(b"\r\n\r\n", 1)[1]
+                    buf = self._next_request(conn, buf)
+                    if buf is None:
+                        return
                     reply = self.answer(self.requests)
                     self.requests += 1
                     if reply is None:
@@ -643,12 +647,6 @@ class _ScriptedServer:
                     conn.sendall(reply)
             except OSError:
                 return
-
-    def url(self, path: str = "/p") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def _http(body: bytes, extra: bytes = b"") -> bytes:
