@@ -129,15 +129,10 @@ class _Stream(asyncio.Protocol):
 
     async def _wait(self, timeout: float | None) -> None:
         waiter = self._waiter = self._loop.create_future()
-        timer = None if timeout is None else self._loop.call_later(timeout, _expire, waiter)
         try:
-            await waiter
-        except _Expired:
-            raise httpx.ReadTimeout(f"no data for {timeout:g}s") from None
+            await _within(self._loop, waiter, timeout, httpx.ReadTimeout, "no data for {:g}s")
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
 
     async def write(self, data: bytes, timeout: float | None) -> None:
         transport = self.transport
@@ -147,15 +142,10 @@ class _Stream(asyncio.Protocol):
         if not self._write_paused:
             return
         waiter = self._drain_waiter = self._loop.create_future()
-        timer = None if timeout is None else self._loop.call_later(timeout, _expire, waiter)
         try:
-            await waiter
-        except _Expired:
-            raise httpx.WriteTimeout(f"could not send for {timeout:g}s") from None
+            await _within(self._loop, waiter, timeout, httpx.WriteTimeout, "could not send for {:g}s")
         finally:
             self._drain_waiter = None
-            if timer is not None:
-                timer.cancel()
         if self._lost:
             raise httpx.WriteError(str(self._error or "connection closed"))
 
@@ -172,6 +162,20 @@ class _Expired(Exception):
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(_Expired())
+
+
+async def _within(loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None], timeout: float | None,
+                  error: type[httpx.TimeoutException], message: str) -> None:
+    """Await ``waiter`` for at most ``timeout`` seconds, then raise ``error`` (``message`` formatted with
+    the timeout). A timer callback rather than asyncio.timeout: no task cancellation on each wait."""
+    timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+    try:
+        await waiter
+    except _Expired:
+        raise error(message.format(timeout)) from None
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 async def open_stream(addr: str, port: int, timeout: float | None) -> _Stream:
